@@ -1,0 +1,64 @@
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config tunes the data path of a job.
+type Config struct {
+	// BatchSize is the number of records after which a channel's batch is
+	// sent.
+	BatchSize int
+	// BufferTimeout is the longest a record waits in a partly filled batch.
+	// Zero sends every record on its own (lowest latency).
+	BufferTimeout time.Duration
+	// Credits is the number of messages a receiver lets each input channel
+	// have in flight: its share of the subtask's bounded input buffer.
+	Credits int
+	// DeployTimeout bounds how long remote subtasks may take to spawn.
+	DeployTimeout time.Duration
+	Logger        *slog.Logger
+	// Metrics, when set, receives the job's counters.
+	Metrics *Metrics
+}
+
+// DefaultConfig returns the defaults: batches of 1024 records, a 5 ms
+// buffer timeout and 8 batches of credit per channel.
+func DefaultConfig() Config {
+	return Config{
+		BatchSize:     1024,
+		BufferTimeout: 5 * time.Millisecond,
+		Credits:       8,
+		DeployTimeout: 10 * time.Second,
+		Logger:        slog.Default(),
+	}
+}
+
+// Validate checks c, naming the setting at fault.
+func (c *Config) Validate() error {
+	switch {
+	case c.BatchSize < 1:
+		return fmt.Errorf("batch size %d: must be at least 1", c.BatchSize)
+	case c.BufferTimeout < 0:
+		return fmt.Errorf("buffer timeout %v: must not be negative", c.BufferTimeout)
+	case c.Credits < 1:
+		return fmt.Errorf("credits %d: must be at least 1", c.Credits)
+	case c.DeployTimeout <= 0:
+		return fmt.Errorf("deploy timeout %v: must be positive", c.DeployTimeout)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// batchSize is the effective threshold: a zero buffer timeout flushes every
+// record.
+func (c *Config) batchSize() int {
+	if c.BufferTimeout == 0 {
+		return 1
+	}
+	return c.BatchSize
+}

@@ -1,0 +1,106 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stromhq/strom/operators"
+)
+
+// inputChannel is the receiving end of one channel.
+type inputChannel struct {
+	sender *actor.PID
+	// output is the sender's index of this channel, named in credit grants.
+	output int32
+	feed   func(b any) error
+	st     StreamType
+	// watermark is the highest watermark received on this channel.
+	watermark int64
+	ended     bool
+	// consumed counts messages taken since credit was last returned.
+	consumed int32
+}
+
+// arrival is a message waiting in the input gate, in arrival order.
+type arrival struct {
+	input int32
+	msg   any
+}
+
+// inputGate queues what a subtask's channels deliver until the subtask
+// takes it, and combines their watermarks. The queue is bounded by the
+// credits the subtask granted: a sender never has more messages in flight
+// than credits.
+type inputGate struct {
+	channels []*inputChannel
+	queue    []arrival
+	head     int
+	// watermark is the minimum over the channels that have not ended.
+	watermark int64
+	open      int
+}
+
+func newInputGate(channels []*inputChannel) *inputGate {
+	for _, ch := range channels {
+		ch.watermark = operators.NoTimestamp
+	}
+	return &inputGate{channels: channels, watermark: operators.NoTimestamp, open: len(channels)}
+}
+
+func (g *inputGate) push(input int32, msg any) {
+	g.queue = append(g.queue, arrival{input: input, msg: msg})
+}
+
+// pop returns the oldest arrival and counts it for credit return.
+func (g *inputGate) pop() (arrival, bool) {
+	if g.head == len(g.queue) {
+		return arrival{}, false
+	}
+	a := g.queue[g.head]
+	g.queue[g.head] = arrival{}
+	g.head++
+	if g.head == len(g.queue) {
+		g.queue, g.head = g.queue[:0], 0
+	} else if g.head >= 1024 && g.head*2 >= len(g.queue) {
+		n := copy(g.queue, g.queue[g.head:])
+		g.queue, g.head = g.queue[:n], 0
+	}
+	g.channels[a.input].consumed++
+	return a, true
+}
+
+func (g *inputGate) len() int { return len(g.queue) - g.head }
+
+// advance records watermark wm on channel i and returns the combined
+// watermark if it rose.
+func (g *inputGate) advance(i int32, wm int64) (int64, bool) {
+	ch := g.channels[i]
+	if wm <= ch.watermark {
+		return 0, false
+	}
+	ch.watermark = wm
+	return g.recombine()
+}
+
+// end marks channel i ended; it no longer holds the watermark back.
+func (g *inputGate) end(i int32) (int64, bool) {
+	ch := g.channels[i]
+	if ch.ended {
+		return 0, false
+	}
+	ch.ended = true
+	g.open--
+	return g.recombine()
+}
+
+func (g *inputGate) recombine() (int64, bool) {
+	lo := operators.MaxWatermark
+	for _, ch := range g.channels {
+		if !ch.ended && ch.watermark < lo {
+			lo = ch.watermark
+		}
+	}
+	if g.open == 0 || lo <= g.watermark {
+		return 0, false
+	}
+	g.watermark = lo
+	return lo, true
+}

@@ -1,0 +1,70 @@
+package actors
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Metrics collects the counters of the subtasks of one job in one process.
+// Subtasks update their own TaskMetrics with atomics; readers take a
+// Snapshot from any goroutine.
+type Metrics struct {
+	mu    sync.Mutex
+	tasks []*TaskMetrics
+}
+
+// TaskMetrics are the counters of one subtask.
+type TaskMetrics struct {
+	Chain     string
+	Subtask   int
+	Source    bool
+	Sink      bool
+	RecordsIn atomic.Int64
+	// RecordsOut counts records a source emitted.
+	RecordsOut atomic.Int64
+	// BackpressuredNanos is the time the subtask spent unable to send.
+	BackpressuredNanos atomic.Int64
+}
+
+func (m *Metrics) register(t *TaskMetrics) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.tasks = append(m.tasks, t)
+	m.mu.Unlock()
+}
+
+// Snapshot sums the counters.
+type Snapshot struct {
+	// SourceRecords counts records emitted by sources; SinkRecords records
+	// received by sinks.
+	SourceRecords int64
+	SinkRecords   int64
+	// SourceBackpressure is the total time sources spent waiting for
+	// credit.
+	SourceBackpressure time.Duration
+	Sources            int
+}
+
+// Snapshot returns the current totals.
+func (m *Metrics) Snapshot() Snapshot {
+	var s Snapshot
+	if m == nil {
+		return s
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, t := range m.tasks {
+		if t.Source {
+			s.Sources++
+			s.SourceRecords += t.RecordsOut.Load()
+			s.SourceBackpressure += time.Duration(t.BackpressuredNanos.Load())
+		}
+		if t.Sink {
+			s.SinkRecords += t.RecordsIn.Load()
+		}
+	}
+	return s
+}

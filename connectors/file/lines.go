@@ -1,0 +1,198 @@
+package file
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/stromhq/strom/operators"
+)
+
+const (
+	defaultBufferSize   = 64 << 10
+	defaultMaxLineBytes = 64 << 20
+)
+
+// LineSource reads the lines of a text file; see the package documentation
+// for how subtasks split the file. Create it with [Lines].
+type LineSource struct {
+	path    string
+	bufSize int
+	maxLine int
+
+	f       *os.File
+	r       *bufio.Reader
+	pos     int64 // offset of the next unread byte
+	end     int64 // lines starting before end are ours
+	done    bool
+	scratch []byte // assembles lines longer than the buffer
+}
+
+var _ operators.Source[string] = (*LineSource)(nil)
+
+// Lines returns a source of the lines of the file at path. Records carry
+// no event time (operators.NoTimestamp).
+func Lines(path string, opts ...LineOption) *LineSource {
+	s := &LineSource{path: path, bufSize: defaultBufferSize, maxLine: defaultMaxLineBytes}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Open implements operators.Source: it opens the file and positions the
+// reader at the first line that starts in this subtask's range.
+func (s *LineSource) Open(ctx *operators.TaskContext) error {
+	sub, par := 0, 1
+	if ctx != nil && ctx.Parallelism > 0 {
+		sub, par = ctx.Subtask, ctx.Parallelism
+	}
+	if s.f != nil {
+		return fmt.Errorf("open input %s: source already open", s.path)
+	}
+	s.done = false
+	f, err := os.Open(s.path)
+	if err != nil {
+		return fmt.Errorf("open input: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open input: %w", err)
+	}
+	if fi.IsDir() {
+		f.Close()
+		return fmt.Errorf("open input %s: is a directory", s.path)
+	}
+	s.f = f
+	start, end := span(fi.Size(), sub, par)
+	s.pos, s.end = start, end
+	if start >= end {
+		s.done = true // no line starts in an empty range
+		return nil
+	}
+	if start > 0 {
+		// Step back one byte and discard through the next newline: when
+		// start is exactly the beginning of a line, only the preceding
+		// "\n" is discarded and that line is ours.
+		if _, err := f.Seek(start-1, io.SeekStart); err != nil {
+			return fmt.Errorf("seek input %s: %w", s.path, err)
+		}
+		s.pos = start - 1
+	}
+	s.r = bufio.NewReaderSize(f, s.bufSize)
+	if start > 0 {
+		if err := s.skipLine(); err != nil {
+			return err
+		}
+	}
+	s.done = s.done || s.pos >= s.end
+	return nil
+}
+
+// Poll implements operators.Source: it appends up to max lines and reports
+// Done once the last line of the range has been appended.
+func (s *LineSource) Poll(b *operators.Batch[string], max int) (operators.PollResult, error) {
+	if s.f == nil {
+		return operators.PollResult{}, fmt.Errorf("poll input %s: source not open", s.path)
+	}
+	for n := 0; n < max && !s.done; n++ {
+		line, ok, err := s.readLine()
+		if err != nil {
+			return operators.PollResult{}, err
+		}
+		if !ok {
+			s.done = true
+			break
+		}
+		b.Append(string(line), operators.NoTimestamp)
+		s.done = s.pos >= s.end
+	}
+	return operators.PollResult{Done: s.done}, nil
+}
+
+// Close implements operators.Source.
+func (s *LineSource) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f, s.r = nil, nil
+	if err != nil {
+		return fmt.Errorf("close input: %w", err)
+	}
+	return nil
+}
+
+// readLine reads the line at s.pos without its terminator. It returns
+// ok=false at the end of the file. The slice is valid until the next read.
+func (s *LineSource) readLine() (line []byte, ok bool, err error) {
+	at := s.pos
+	chunk, err := s.r.ReadSlice('\n')
+	if err == nil {
+		// Fast path: the whole line is in the buffer.
+		s.pos += int64(len(chunk))
+		return s.checkLen(trimEOL(chunk), at)
+	}
+	s.scratch = append(s.scratch[:0], chunk...)
+	for err == bufio.ErrBufferFull {
+		if len(s.scratch) > s.maxLine+2 { // too long even without "\r\n"
+			return nil, false, s.tooLong(at)
+		}
+		chunk, err = s.r.ReadSlice('\n')
+		s.scratch = append(s.scratch, chunk...)
+	}
+	s.pos += int64(len(s.scratch))
+	switch {
+	case err == io.EOF:
+		if len(s.scratch) == 0 {
+			return nil, false, nil
+		}
+		// The last line has no terminator.
+	case err != nil:
+		return nil, false, fmt.Errorf("read input %s at offset %d: %w", s.path, at, err)
+	}
+	return s.checkLen(trimEOL(s.scratch), at)
+}
+
+func (s *LineSource) checkLen(line []byte, at int64) ([]byte, bool, error) {
+	if len(line) > s.maxLine {
+		return nil, false, s.tooLong(at)
+	}
+	return line, true, nil
+}
+
+func (s *LineSource) tooLong(at int64) error {
+	return fmt.Errorf("read input %s: line at offset %d is longer than %d bytes", s.path, at, s.maxLine)
+}
+
+// skipLine discards bytes through the next newline, however long the line.
+func (s *LineSource) skipLine() error {
+	for {
+		chunk, err := s.r.ReadSlice('\n')
+		s.pos += int64(len(chunk))
+		switch {
+		case err == nil:
+			return nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			s.done = true
+			return nil
+		default:
+			return fmt.Errorf("read input %s at offset %d: %w", s.path, s.pos, err)
+		}
+	}
+}
+
+// trimEOL removes a trailing "\n" or "\r\n".
+func trimEOL(b []byte) []byte {
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+		if n := len(b); n > 0 && b[n-1] == '\r' {
+			b = b[:n-1]
+		}
+	}
+	return b
+}

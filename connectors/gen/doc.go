@@ -1,0 +1,29 @@
+// Package gen generates records for tests, demos and benchmarks.
+//
+// [New] returns a source of fn(i) for global indices i = 0, 1, 2, ...,
+// shared among the source's subtasks: subtask s of P produces the indices
+// s, s+P, s+2P, ..., so together the subtasks produce every index exactly
+// once and each record is determined by its index alone, at any
+// parallelism. [Sequence] generates the indices themselves.
+//
+// Options bound the output ([Count]), pace it ([Rate], a token bucket per
+// subtask that makes Poll return a Wait instead of blocking) and attach
+// event time ([Timestamps]). [Words] is a ready-made fn that draws
+// pseudo-words with a Zipf-like skew, for word-count style demos.
+//
+// # Usage
+//
+//	// 10 million words at 200,000 records per second in total.
+//	words := gen.New(gen.Words(42), gen.Count(10_000_000), gen.Rate(200_000))
+//
+//	// 0..999 with event time i milliseconds.
+//	seq := gen.Sequence(gen.Count(1000), gen.Timestamps(func(i int64) int64 { return i }))
+//
+// # Concurrency
+//
+// The runtime opens one instance per subtask and calls it from that
+// subtask's goroutine only; sources take no locks. fn and the Timestamps
+// function are called from every subtask's goroutine and must be safe for
+// concurrent use (a pure function of i is). An instance may be opened again
+// after Close and then starts over.
+package gen

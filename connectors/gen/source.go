@@ -1,0 +1,98 @@
+package gen
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/stromhq/strom/operators"
+)
+
+// Source generates fn(i) for this subtask's share of the indices; see the
+// package documentation. Create it with [New] or [Sequence].
+type Source[T any] struct {
+	fn  func(i int64) T
+	cfg config
+
+	next   int64 // the next index to generate
+	step   int64 // the parallelism
+	limit  bucket
+	done   bool
+	opened bool
+}
+
+var _ operators.Source[int64] = (*Source[int64])(nil)
+
+// New returns a source of fn(i) for the indices i of this subtask.
+func New[T any](fn func(i int64) T, opts ...Option) *Source[T] {
+	s := &Source[T]{fn: fn, cfg: defaultConfig()}
+	for _, o := range opts {
+		o(&s.cfg)
+	}
+	return s
+}
+
+// Sequence returns a source of the indices themselves: 0, 1, 2, ...
+func Sequence(opts ...Option) *Source[int64] {
+	return New(func(i int64) int64 { return i }, opts...)
+}
+
+// Open implements operators.Source.
+func (s *Source[T]) Open(ctx *operators.TaskContext) error {
+	if s.fn == nil {
+		return fmt.Errorf("open generator: no generator function")
+	}
+	sub, par := 0, 1
+	if ctx != nil && ctx.Parallelism > 0 {
+		sub, par = ctx.Subtask, ctx.Parallelism
+	}
+	s.next, s.step = int64(sub), int64(par)
+	s.done = s.exhausted()
+	if s.cfg.rate > 0 {
+		s.limit = newBucket(s.cfg.rate/float64(par), s.cfg.clock)
+	}
+	s.opened = true
+	return nil
+}
+
+// Poll implements operators.Source: it appends up to max records, fewer
+// when the count runs out or the rate limit allows fewer, and returns a
+// Wait when the rate limit allows none.
+func (s *Source[T]) Poll(b *operators.Batch[T], max int) (operators.PollResult, error) {
+	if !s.opened {
+		return operators.PollResult{}, fmt.Errorf("poll generator: source not open")
+	}
+	if s.done || max <= 0 {
+		return operators.PollResult{Done: s.done}, nil
+	}
+	n := int64(max)
+	if s.cfg.count > 0 {
+		n = min(n, (s.cfg.count-s.next+s.step-1)/s.step) // indices left
+	}
+	if s.cfg.rate > 0 {
+		got, wait := s.limit.take(int(n))
+		if got == 0 {
+			return operators.PollResult{Wait: wait}, nil
+		}
+		n = int64(got)
+	}
+	b.Values = slices.Grow(b.Values, int(n))
+	b.Times = slices.Grow(b.Times, int(n))
+	for range n {
+		b.Values = append(b.Values, s.fn(s.next))
+		b.Times = append(b.Times, s.cfg.ts(s.next))
+		s.next += s.step
+	}
+	s.done = s.exhausted()
+	return operators.PollResult{Done: s.done}, nil
+}
+
+// exhausted reports whether a bounded source has produced its share.
+func (s *Source[T]) exhausted() bool {
+	return s.cfg.count > 0 && s.next >= s.cfg.count
+}
+
+// Close implements operators.Source.
+func (s *Source[T]) Close() error {
+	s.opened = false
+	return nil
+}

@@ -1,0 +1,129 @@
+package stream
+
+import (
+	"fmt"
+
+	"github.com/stromhq/strom/actors"
+	"github.com/stromhq/strom/codec"
+	"github.com/stromhq/strom/operators"
+	"github.com/stromhq/strom/snapshot"
+)
+
+// KeyedStream is a stream partitioned by a key: every record of one key
+// goes to the same subtask of the next operator, which sees them in order
+// and keeps state per key.
+type KeyedStream[K comparable, T any] struct {
+	stream *DataStream[T]
+	key    func(T) K
+}
+
+// KeyedContext is what a keyed process function sees of its record.
+type KeyedContext[K comparable] = operators.KeyedContext[K]
+
+// KeyedProcessFunction processes the records of a keyed stream.
+type KeyedProcessFunction[K comparable, IN, OUT any] = operators.KeyedProcessFunction[K, IN, OUT]
+
+// ProcessFunc adapts a function to a KeyedProcessFunction.
+type ProcessFunc[K comparable, IN, OUT any] func(ctx *KeyedContext[K], v IN, out Collector[OUT]) error
+
+// ProcessElement implements KeyedProcessFunction.
+func (f ProcessFunc[K, IN, OUT]) ProcessElement(ctx *KeyedContext[K], v IN, out Collector[OUT]) error {
+	return f(ctx, v, out)
+}
+
+// KV is a key with a value, the output of keyed aggregations.
+type KV[K comparable, V any] struct {
+	Key   K
+	Value V
+}
+
+// Number is a type Sum adds up.
+type Number interface {
+	~int | ~int8 | ~int16 | ~int32 | ~int64 | ~uint | ~uint8 | ~uint16 | ~uint32 | ~uint64 | ~float32 | ~float64
+}
+
+// KeyHasher returns a deterministic hash for keys of type K: a direct one
+// for basic types, else the hash of the key's codec encoding.
+func KeyHasher[K comparable]() (func(K) uint64, error) {
+	if h, ok := snapshot.HasherFor[K](); ok {
+		return h, nil
+	}
+	c, err := codec.For[K]()
+	if err != nil {
+		return nil, fmt.Errorf("key type %T cannot be hashed: %w", *new(K), err)
+	}
+	return func(k K) uint64 {
+		var buf [64]byte
+		return snapshot.HashBytes(c.Append(buf[:0], k))
+	}, nil
+}
+
+// KeyBy partitions s by the key that key extracts. Keys are hashed to key
+// groups deterministically, so a key lands in the same key group in every
+// process and every run.
+func KeyBy[K comparable, T any](s *DataStream[T], key func(T) K) *KeyedStream[K, T] {
+	h, err := KeyHasher[K]()
+	if err != nil {
+		s.env.errorf("key by: %w", err)
+		h = func(K) uint64 { return 0 }
+	}
+	ks := &DataStream[T]{env: s.env, from: s.from, part: actors.Hash, keyHash: func(v T) uint64 { return h(key(v)) }}
+	return &KeyedStream[K, T]{stream: ks, key: key}
+}
+
+// Reduce folds the records of each key with fn. In streaming mode it emits
+// the running result after every record; in batch mode one final result per
+// key at the end of input.
+func Reduce[K comparable, T any](ks *KeyedStream[K, T], name string, fn func(acc, v T) (T, error)) *DataStream[T] {
+	key := ks.key
+	return addVertex(ks.stream.env, name, 0, func(out operators.Input[T], _ *buildContext) (operators.Operator, []any) {
+		op := &operators.Reduce[K, T]{Key: operators.Key[K, T]{Selector: key}, Fn: fn, Out: out}
+		return op, []any{operators.Input[T](op)}
+	}, ks.stream.input())
+}
+
+// Sum adds up value(record) per key and emits KV{key, sum}: every update in
+// streaming mode, the final sum per key in batch mode.
+func Sum[K comparable, T any, N Number](ks *KeyedStream[K, T], name string, value func(T) N) *DataStream[KV[K, N]] {
+	key := ks.key
+	return addVertex(ks.stream.env, name, 0, func(out operators.Input[KV[K, N]], _ *buildContext) (operators.Operator, []any) {
+		red := &operators.Reduce[K, KV[K, N]]{
+			Key: operators.Key[K, KV[K, N]]{Selector: func(kv KV[K, N]) K { return kv.Key }},
+			Fn: func(acc, v KV[K, N]) (KV[K, N], error) {
+				acc.Value += v.Value
+				return acc, nil
+			},
+			Out: out,
+		}
+		op := &toKV[K, T, N]{Reduce: red, key: key, value: value}
+		return op, []any{operators.Input[T](op)}
+	}, ks.stream.input())
+}
+
+// toKV feeds a Reduce over KV pairs from records.
+type toKV[K comparable, T any, N Number] struct {
+	*operators.Reduce[K, KV[K, N]]
+	key   func(T) K
+	value func(T) N
+	buf   operators.Batch[KV[K, N]]
+}
+
+func (t *toKV[K, T, N]) ProcessBatch(b *operators.Batch[T]) error {
+	t.buf.Values = t.buf.Values[:0]
+	for _, v := range b.Values {
+		t.buf.Values = append(t.buf.Values, KV[K, N]{Key: t.key(v), Value: t.value(v)})
+	}
+	t.buf.Times = b.Times
+	err := t.Reduce.ProcessBatch(&t.buf)
+	t.buf.Times = nil
+	return err
+}
+
+// Process runs a keyed process function over ks.
+func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, fn KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
+	key := ks.key
+	return addVertex(ks.stream.env, name, 0, func(out operators.Input[OUT], _ *buildContext) (operators.Operator, []any) {
+		op := &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: fn, Out: out}
+		return op, []any{operators.Input[IN](op)}
+	}, ks.stream.input())
+}
