@@ -19,8 +19,9 @@ type TaskMetrics struct {
 	Chain     string
 	Subtask   int
 	Source    bool
-	Sink      bool
 	RecordsIn atomic.Int64
+	// SinkRecords counts records handed to sinks of the chain.
+	SinkRecords atomic.Int64
 	// RecordsOut counts records a source emitted.
 	RecordsOut atomic.Int64
 	// BackpressuredNanos is the time the subtask spent unable to send.
@@ -62,9 +63,7 @@ func (m *Metrics) Snapshot() Snapshot {
 			s.SourceRecords += t.RecordsOut.Load()
 			s.SourceBackpressure += time.Duration(t.BackpressuredNanos.Load())
 		}
-		if t.Sink {
-			s.SinkRecords += t.RecordsIn.Load()
-		}
+		s.SinkRecords += t.SinkRecords.Load()
 	}
 	return s
 }

@@ -43,6 +43,7 @@ type subtask struct {
 
 	state   taskState
 	ops     []operators.Operator
+	sinks   []interface{ Written() int64 }
 	opened  int
 	source  operators.SourceTask
 	writers []RecordWriter
@@ -61,11 +62,6 @@ type subtask struct {
 func newSubtask(plan *Plan, chain *Chain, index int, cfg *Config) *subtask {
 	m := &TaskMetrics{Chain: chain.Name(), Subtask: index}
 	m.Source = chain.Vertices[0].NewSource != nil
-	for _, v := range chain.Vertices {
-		if len(v.Outputs) == 0 {
-			m.Sink = true
-		}
-	}
 	cfg.Metrics.register(m)
 	return &subtask{
 		plan: plan, chain: chain, index: index, cfg: cfg, metrics: m,
@@ -154,6 +150,13 @@ func (t *subtask) drive() {
 		}
 		t.returnCredits()
 		t.noteBackpressure(true)
+		if len(t.sinks) > 0 {
+			var n int64
+			for _, s := range t.sinks {
+				n += s.Written()
+			}
+			t.metrics.SinkRecords.Store(n)
+		}
 		if t.state == taskRunning && !t.flushArmed && t.anyBuffered() {
 			t.flushArmed = true
 			self, sys := t.self, t.system

@@ -94,6 +94,9 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 			return fmt.Errorf("build operator %q: %w", v.Name, err)
 		}
 		t.ops[i], inputsOf[v.ID] = op, ins
+		if w, ok := op.(interface{ Written() int64 }); ok {
+			t.sinks = append(t.sinks, w)
+		}
 	}
 
 	// Input channels feed the head's inputs.
@@ -137,4 +140,3 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 	}
 	return nil
 }
-

@@ -80,8 +80,12 @@ func (f *FlatMap[IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 // SinkOperator hands batches to a Sink.
 type SinkOperator[T any] struct {
 	Base
-	Sink Sink[T]
+	Sink    Sink[T]
+	written int64
 }
+
+// Written returns the number of records handed to the sink.
+func (s *SinkOperator[T]) Written() int64 { return s.written }
 
 // Open implements Operator.
 func (s *SinkOperator[T]) Open(ctx *TaskContext) (err error) {
@@ -93,6 +97,7 @@ func (s *SinkOperator[T]) Open(ctx *TaskContext) (err error) {
 // ProcessBatch implements Input.
 func (s *SinkOperator[T]) ProcessBatch(b *Batch[T]) (err error) {
 	defer recoverInto(s.Ctx, &err)
+	s.written += int64(b.Len())
 	return attribute(s.Ctx, s.Sink.Write(b))
 }
 

@@ -50,7 +50,7 @@ type SourceTask interface {
 // SourceOperator runs a Source at the head of a chain.
 type SourceOperator[T any] struct {
 	Base
-	Source Source[T]
+	Source  Source[T]
 	Out     Input[T]
 	buf     Batch[T]
 	emitted int64
