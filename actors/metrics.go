@@ -24,6 +24,9 @@ type TaskMetrics struct {
 	SinkRecords atomic.Int64
 	// RecordsOut counts records a source emitted.
 	RecordsOut atomic.Int64
+	// RemoteBatches counts record batches that arrived encoded from
+	// another actor system.
+	RemoteBatches atomic.Int64
 	// BackpressuredNanos is the time the subtask spent unable to send.
 	BackpressuredNanos atomic.Int64
 }
@@ -47,6 +50,8 @@ type Snapshot struct {
 	// credit.
 	SourceBackpressure time.Duration
 	Sources            int
+	// RemoteBatches counts batches received from other actor systems.
+	RemoteBatches int64
 }
 
 // Snapshot returns the current totals.
@@ -64,6 +69,7 @@ func (m *Metrics) Snapshot() Snapshot {
 			s.SourceBackpressure += time.Duration(t.BackpressuredNanos.Load())
 		}
 		s.SinkRecords += t.SinkRecords.Load()
+		s.RemoteBatches += t.RemoteBatches.Load()
 	}
 	return s
 }

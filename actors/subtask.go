@@ -219,6 +219,7 @@ func (t *subtask) process(a arrival) error {
 			return fmt.Errorf("subtask %q %d: input channel %d: %w", t.chain.Name(), t.index, a.input, err)
 		}
 		t.metrics.RecordsIn.Add(int64(m.Count))
+		t.metrics.RemoteBatches.Add(1)
 		return ch.feed(b)
 	case *protos.Watermark:
 		if wm, ok := t.in.advance(a.input, m.Timestamp); ok {
