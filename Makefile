@@ -15,8 +15,9 @@ test:
 	$(GO) test -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -race -timeout 15m ./actors/... ./stream/... ./operators/... ./codec/...
 
+# demo runs the live demo job for about half a minute (Ctrl-C stops it sooner).
 demo: build
-	./$(BIN) run demo
+	./$(BIN) run demo --parallelism 2 --duration 30s
 
 bench: build
 	./$(BIN) bench micro
@@ -28,6 +29,7 @@ lint:
 # proto regenerates protos/*.pb.go; needs protoc (Debian: protobuf-compiler).
 proto: tools
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" protoc -I protos --go_out=protos --go_opt=paths=source_relative protos/*.proto
+	cd protos && sha256sum *.proto > proto.sum
 
 tools:
 	@command -v protoc >/dev/null || (apt-get update -qq && apt-get install -y -qq protobuf-compiler)
