@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/stromhq/strom/operators"
 )
 
 // Config tunes the data path of a job.
@@ -20,6 +22,8 @@ type Config struct {
 	// DeployTimeout bounds how long remote subtasks may take to spawn.
 	DeployTimeout time.Duration
 	Logger        *slog.Logger
+	// Clock tells processing time (default: the wall clock).
+	Clock operators.Clock
 	// Metrics, when set, receives the job's counters.
 	Metrics *Metrics
 }
@@ -33,8 +37,15 @@ func DefaultConfig() Config {
 		Credits:       8,
 		DeployTimeout: 10 * time.Second,
 		Logger:        slog.Default(),
+		Clock:         WallClock{},
 	}
 }
+
+// WallClock is the system clock.
+type WallClock struct{}
+
+// NowMillis implements operators.Clock.
+func (WallClock) NowMillis() int64 { return time.Now().UnixMilli() }
 
 // Validate checks c, naming the setting at fault.
 func (c *Config) Validate() error {
@@ -50,6 +61,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = WallClock{}
 	}
 	return nil
 }

@@ -70,11 +70,15 @@ type Vertex struct {
 	// NewSource builds the source operator of a source vertex; out is the
 	// operators.Input[T] of what follows it.
 	NewSource func(out any) (operators.SourceTask, error)
-	// NewOperator builds a non-source operator. It returns the operator's
-	// lifecycle and, per logical input (gate), its operators.Input[IN].
-	NewOperator func(out any) (op operators.Operator, inputs []any, err error)
-	// Out describes the type of the records the vertex emits.
-	Out StreamType
+	// NewOperator builds a non-source operator. outs holds the
+	// operators.Input of each output: the main output first, then the side
+	// outputs in order. It returns the operator's lifecycle and, per
+	// logical input (gate), its operators.Input[IN].
+	NewOperator func(outs []any) (op operators.Operator, inputs []any, err error)
+	// Out describes the type of the records the vertex emits; SideOutputs
+	// the types of its side outputs (output 1, 2, ...).
+	Out         StreamType
+	SideOutputs []StreamType
 	// Bounded marks a source whose input ends.
 	Bounded bool
 }
@@ -84,10 +88,24 @@ type Edge struct {
 	ID           int
 	Source       *Vertex
 	Target       *Vertex
-	Gate         int
+	Gate int
+	// Output is the producer's output the edge carries: 0 for the main
+	// output, i for side output i.
+	Output       int
 	Partitioning Partitioning
 	// KeyHash is the func(T) uint64 hashing a record's key on Hash edges.
 	KeyHash any
+}
+
+// Type returns the type of the records e carries.
+func (e *Edge) Type() StreamType { return e.Source.OutputType(e.Output) }
+
+// OutputType returns the type of output i of v (0: main).
+func (v *Vertex) OutputType(i int) StreamType {
+	if i == 0 {
+		return v.Out
+	}
+	return v.SideOutputs[i-1]
 }
 
 // AddVertex appends a vertex with the next ID.
@@ -97,9 +115,9 @@ func (g *JobGraph) AddVertex(v *Vertex) *Vertex {
 	return v
 }
 
-// Connect adds an edge from src to gate of dst.
-func (g *JobGraph) Connect(src, dst *Vertex, gate int, p Partitioning, keyHash any) *Edge {
-	e := &Edge{ID: len(g.Edges), Source: src, Target: dst, Gate: gate, Partitioning: p, KeyHash: keyHash}
+// Connect adds an edge from output of src to gate of dst.
+func (g *JobGraph) Connect(src *Vertex, output int, dst *Vertex, gate int, p Partitioning, keyHash any) *Edge {
+	e := &Edge{ID: len(g.Edges), Source: src, Output: output, Target: dst, Gate: gate, Partitioning: p, KeyHash: keyHash}
 	g.Edges = append(g.Edges, e)
 	src.Outputs = append(src.Outputs, e)
 	dst.Inputs = append(dst.Inputs, e)
@@ -134,6 +152,9 @@ func (g *JobGraph) Validate() error {
 	for _, e := range g.Edges {
 		if e.Partitioning == Forward && e.Source.Parallelism != e.Target.Parallelism {
 			return fmt.Errorf("forward edge %q -> %q joins parallelism %d to %d", e.Source.Name, e.Target.Name, e.Source.Parallelism, e.Target.Parallelism)
+		}
+		if e.Output < 0 || e.Output > len(e.Source.SideOutputs) || e.Type() == nil {
+			return fmt.Errorf("edge %q -> %q reads output %d that %q does not have", e.Source.Name, e.Target.Name, e.Output, e.Source.Name)
 		}
 		if e.Partitioning == Hash && e.KeyHash == nil {
 			return fmt.Errorf("hash edge %q -> %q has no key", e.Source.Name, e.Target.Name)

@@ -15,6 +15,7 @@ type inputChannel struct {
 	// watermark is the highest watermark received on this channel.
 	watermark int64
 	ended     bool
+	idle      bool
 	// consumed counts messages taken since credit was last returned.
 	consumed int32
 }
@@ -91,14 +92,38 @@ func (g *inputGate) end(i int32) (int64, bool) {
 	return g.recombine()
 }
 
-func (g *inputGate) recombine() (int64, bool) {
-	lo := operators.MaxWatermark
+// setIdle marks channel i idle or active; an idle channel does not hold the
+// watermark back.
+func (g *inputGate) setIdle(i int32, idle bool) (int64, bool) {
+	ch := g.channels[i]
+	if ch.idle == idle {
+		return 0, false
+	}
+	ch.idle = idle
+	return g.recombine()
+}
+
+// allIdle reports whether every open channel is idle.
+func (g *inputGate) allIdle() bool {
 	for _, ch := range g.channels {
-		if !ch.ended && ch.watermark < lo {
-			lo = ch.watermark
+		if !ch.ended && !ch.idle {
+			return false
 		}
 	}
-	if g.open == 0 || lo <= g.watermark {
+	return g.open > 0
+}
+
+func (g *inputGate) recombine() (int64, bool) {
+	lo, active := operators.MaxWatermark, false
+	for _, ch := range g.channels {
+		if !ch.ended && !ch.idle {
+			active = true
+			lo = min(lo, ch.watermark)
+		}
+	}
+	// With every open channel idle, event time stands still; a channel
+	// that turns active with a lower watermark never moves it back.
+	if g.open == 0 || !active || lo <= g.watermark {
 		return 0, false
 	}
 	g.watermark = lo

@@ -13,6 +13,10 @@ type localBatch struct {
 // pollSource tells a source subtask to poll its source again.
 type pollSource struct{}
 
+// processingTime tells a subtask that an operator's processing-time timer
+// is due.
+type processingTime struct{}
+
 // flushTimeout tells a subtask that its buffer timeout passed.
 type flushTimeout struct{}
 

@@ -43,6 +43,14 @@ func (s *edgeSender) SendBatch(dst int, b any) {
 	s.gate.offer(s.byDst[dst], b)
 }
 
+func (s *edgeSender) SendWatermark(wm int64) {
+	for _, i := range s.byDst {
+		if i >= 0 {
+			s.gate.offer(i, &protos.Watermark{Timestamp: wm})
+		}
+	}
+}
+
 // offer sends m on channel i, or queues it when the channel lacks credit.
 // m is a record batch (a Go batch value) or a control message.
 func (g *outputGate) offer(i int, m any) {
@@ -74,6 +82,9 @@ func (g *outputGate) transmit(ch *outputChannel, m any) {
 		m.Input = ch.input
 		g.send(ch.receiver, m)
 	case *protos.Barrier:
+		m.Input = ch.input
+		g.send(ch.receiver, m)
+	case *protos.WatermarkStatus:
 		m.Input = ch.input
 		g.send(ch.receiver, m)
 	default:

@@ -148,3 +148,26 @@ func TestInputGateCountsConsumedForCredit(t *testing.T) {
 		t.Fatalf("consumed %d/%d", g.channels[0].consumed, g.channels[1].consumed)
 	}
 }
+
+func TestInputGateIdleChannelsDoNotHoldEventTime(t *testing.T) {
+	g := newInputGate([]*inputChannel{{}, {}})
+	if _, ok := g.advance(0, 100); ok {
+		t.Fatal("advanced with channel 1 at no watermark")
+	}
+	if wm, ok := g.setIdle(1, true); !ok || wm != 100 {
+		t.Fatalf("idle channel 1: got (%d,%v), want 100", wm, ok)
+	}
+	if g.allIdle() {
+		t.Fatal("all idle with channel 0 active")
+	}
+	if _, ok := g.setIdle(0, true); ok || !g.allIdle() {
+		t.Fatal("all channels idle must stop event time")
+	}
+	// Channel 1 comes back behind: event time does not go back.
+	if _, ok := g.setIdle(1, false); ok {
+		t.Fatal("active channel behind the watermark moved it")
+	}
+	if wm, ok := g.advance(1, 150); !ok || wm != 150 {
+		t.Fatalf("got (%d,%v), want 150", wm, ok)
+	}
+}

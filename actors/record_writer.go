@@ -19,9 +19,10 @@ type RecordWriter interface {
 }
 
 // BatchSender takes full batches from a RecordWriter; it owns them from
-// then on.
+// then on. SendWatermark sends a watermark on every channel of the edge.
 type BatchSender interface {
 	SendBatch(dst int, b any)
+	SendWatermark(wm int64)
 }
 
 // WriterConfig sets a writer's thresholds.
@@ -121,6 +122,14 @@ func (w *recordWriter[T]) copyTo(dst int, in *operators.Batch[T]) {
 			w.emit(dst, b)
 		}
 	}
+}
+
+// ProcessWatermark implements operators.Input: the watermark follows the
+// records buffered before it on every channel of the edge.
+func (w *recordWriter[T]) ProcessWatermark(wm int64) error {
+	w.Flush()
+	w.sender.SendWatermark(wm)
+	return nil
 }
 
 // Flush implements RecordWriter.

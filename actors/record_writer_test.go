@@ -14,7 +14,12 @@ type sentBatch struct {
 	values []int64
 }
 
-type recordingSender struct{ got []sentBatch }
+type recordingSender struct {
+	got        []sentBatch
+	watermarks []int64
+}
+
+func (r *recordingSender) SendWatermark(wm int64) { r.watermarks = append(r.watermarks, wm) }
 
 func (r *recordingSender) SendBatch(dst int, b any) {
 	batch := b.(*operators.Batch[int64])
@@ -129,3 +134,13 @@ func TestRecordWriterKeepsTimestamps(t *testing.T) {
 type senderFunc func(int, any)
 
 func (f senderFunc) SendBatch(dst int, b any) { f(dst, b) }
+func (f senderFunc) SendWatermark(int64)      {}
+
+func TestRecordWriterFlushesBeforeWatermark(t *testing.T) {
+	w, s := newTestWriter(Rebalance, 2, 100, 0)
+	w.ProcessBatch(batchOf(1, 2, 3))
+	w.ProcessWatermark(77)
+	if len(s.got) != 2 || !reflect.DeepEqual(s.watermarks, []int64{77}) {
+		t.Fatalf("batches %v, watermarks %v: buffered records must go out before the watermark", s.got, s.watermarks)
+	}
+}

@@ -15,7 +15,8 @@ import (
 // inputs with one type assertion per batch, and encodes batches for
 // channels that cross an actor system.
 type StreamType interface {
-	// Fanout combines operators.Input[T] values into one.
+	// Fanout combines operators.Input[T] values into one (Discard for
+	// none).
 	Fanout(outs []any) any
 	// Discard returns an operators.Input[T] that drops records.
 	Discard() any

@@ -44,6 +44,7 @@ type subtask struct {
 	state   taskState
 	ops     []operators.Operator
 	sinks   []interface{ Written() int64 }
+	timers  []operators.ProcessingTimer
 	opened  int
 	source  operators.SourceTask
 	writers []RecordWriter
@@ -52,6 +53,11 @@ type subtask struct {
 	// early holds channel messages that arrived before StartTask.
 	early []any
 
+	// idle is true while this subtask told downstream it is idle.
+	idle bool
+	// timerAt is the processing time the timer is armed for.
+	timerAt     int64
+	timer       *time.Timer
 	pollQueued  bool
 	pollTimer   *time.Timer
 	flushArmed  bool
@@ -85,7 +91,7 @@ func (t *subtask) Receive(c actor.Context) {
 			t.fail(err)
 			return
 		}
-	case *localBatch, *protos.RecordBatch, *protos.Watermark, *protos.EndOfInput, *protos.Barrier:
+	case *localBatch, *protos.RecordBatch, *protos.Watermark, *protos.WatermarkStatus, *protos.EndOfInput, *protos.Barrier:
 		if t.state == taskCreated {
 			t.early = append(t.early, m)
 			return
@@ -97,6 +103,14 @@ func (t *subtask) Receive(c actor.Context) {
 		}
 	case pollSource:
 		t.pollQueued = false
+	case processingTime:
+		t.timerAt = 0
+		if t.state == taskRunning {
+			if err := t.fireProcessingTimers(); err != nil {
+				t.fail(err)
+				return
+			}
+		}
 	case flushTimeout:
 		t.flushArmed = false
 		if t.state == taskRunning {
@@ -122,6 +136,8 @@ func (t *subtask) accept(m any) {
 	case *protos.RecordBatch:
 		t.in.push(m.Input, m)
 	case *protos.Watermark:
+		t.in.push(m.Input, m)
+	case *protos.WatermarkStatus:
 		t.in.push(m.Input, m)
 	case *protos.EndOfInput:
 		t.in.push(m.Input, m)
@@ -157,6 +173,7 @@ func (t *subtask) drive() {
 			}
 			t.metrics.SinkRecords.Store(n)
 		}
+		t.armProcessingTimer()
 		if t.state == taskRunning && !t.flushArmed && t.anyBuffered() {
 			t.flushArmed = true
 			self, sys := t.self, t.system
@@ -225,6 +242,14 @@ func (t *subtask) process(a arrival) error {
 		if wm, ok := t.in.advance(a.input, m.Timestamp); ok {
 			return t.onWatermark(wm)
 		}
+	case *protos.WatermarkStatus:
+		wm, ok := t.in.setIdle(a.input, m.Idle)
+		if ok {
+			if err := t.onWatermark(wm); err != nil {
+				return err
+			}
+		}
+		t.markIdle(t.in.allIdle())
 	case *protos.EndOfInput:
 		if wm, ok := t.in.end(a.input); ok {
 			if err := t.onWatermark(wm); err != nil {
@@ -241,15 +266,55 @@ func (t *subtask) process(a arrival) error {
 	return nil
 }
 
-// onWatermark advances event time through the chain and downstream.
+// onWatermark advances event time through the chain, whose operators pass
+// it on to each other and, through the writers, downstream.
 func (t *subtask) onWatermark(wm int64) error {
-	for _, op := range t.ops {
-		if err := op.ProcessWatermark(wm); err != nil {
-			return err
+	return t.ops[0].ProcessWatermark(wm)
+}
+
+// markIdle tells downstream that this subtask is idle or active again.
+func (t *subtask) markIdle(idle bool) {
+	if idle == t.idle || t.out == nil {
+		return
+	}
+	t.idle = idle
+	t.flushWriters()
+	t.out.broadcast(func() any { return &protos.WatermarkStatus{Idle: idle} })
+}
+
+// armProcessingTimer wakes the subtask when the earliest processing-time
+// timer of its operators is due.
+func (t *subtask) armProcessingTimer() {
+	if len(t.timers) == 0 || t.state != taskRunning {
+		return
+	}
+	next := operators.MaxWatermark
+	for _, pt := range t.timers {
+		next = min(next, pt.NextProcessingTime())
+	}
+	if next == operators.MaxWatermark || (t.timerAt != 0 && t.timerAt <= next) {
+		return
+	}
+	if t.timer != nil {
+		t.timer.Stop()
+	}
+	t.timerAt = next
+	delay := time.Duration(next-t.cfg.Clock.NowMillis()) * time.Millisecond
+	self, sys := t.self, t.system
+	t.timer = time.AfterFunc(max(delay, 0), func() { sys.Root.Send(self, processingTime{}) })
+}
+
+// fireProcessingTimers calls the operators whose timers are due, in chain
+// order.
+func (t *subtask) fireProcessingTimers() error {
+	now := t.cfg.Clock.NowMillis()
+	for _, pt := range t.timers {
+		if pt.NextProcessingTime() <= now {
+			if err := pt.OnProcessingTime(now); err != nil {
+				return err
+			}
 		}
 	}
-	t.flushWriters()
-	t.out.broadcast(func() any { return &protos.Watermark{Timestamp: wm} })
 	return nil
 }
 
@@ -261,11 +326,9 @@ func (t *subtask) endInput() error {
 		if t.in != nil {
 			t.in.watermark = operators.MaxWatermark
 		}
-		for _, op := range t.ops {
-			if err := op.ProcessWatermark(operators.MaxWatermark); err != nil {
-				t.fail(err)
-				return err
-			}
+		if err := t.ops[0].ProcessWatermark(operators.MaxWatermark); err != nil {
+			t.fail(err)
+			return err
 		}
 	}
 	for _, op := range t.ops {
@@ -337,6 +400,9 @@ func (t *subtask) shutdown() {
 	}
 	if t.flushTimer != nil {
 		t.flushTimer.Stop()
+	}
+	if t.timer != nil {
+		t.timer.Stop()
 	}
 	var errs []error
 	for i := t.opened - 1; i >= 0; i-- {

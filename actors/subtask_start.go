@@ -40,7 +40,7 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 		e := g.Edges[a.Edge]
 		t.out.channels = append(t.out.channels, &outputChannel{
 			receiver: pidOf(oc.Receiver), input: oc.Input, local: oc.Local,
-			credits: int(oc.InitialCredits), st: e.Source.Out,
+			credits: int(oc.InitialCredits), st: e.Type(),
 		})
 		s := senders[e.ID]
 		if s == nil {
@@ -63,33 +63,36 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 	wcfg := WriterConfig{BatchSize: t.cfg.batchSize(), Subtask: t.index, MaxParallelism: g.MaxParallelism}
 	for i := len(t.chain.Vertices) - 1; i >= 0; i-- {
 		v := t.chain.Vertices[i]
-		var outs []any
+		// One list of consumers per output: main, then side outputs.
+		outs := make([][]any, 1+len(v.SideOutputs))
 		for _, e := range v.Outputs {
 			if inChain[e.Target.ID] {
-				outs = append(outs, inputsOf[e.Target.ID][e.Gate])
+				outs[e.Output] = append(outs[e.Output], inputsOf[e.Target.ID][e.Gate])
 				continue
 			}
 			s := senders[e.ID]
 			if s == nil {
 				return fmt.Errorf("subtask %q %d: no channels for edge %q -> %q", t.chain.Name(), t.index, e.Source.Name, e.Target.Name)
 			}
-			w := v.Out.NewWriter(e, wcfg, s)
+			w := e.Type().NewWriter(e, wcfg, s)
 			t.writers = append(t.writers, w)
-			outs = append(outs, w.Input())
+			outs[e.Output] = append(outs[e.Output], w.Input())
 		}
-		var out any
-		if v.Out != nil {
-			out = v.Out.Fanout(outs)
+		combined := make([]any, len(outs))
+		for o := range outs {
+			if st := v.OutputType(o); st != nil {
+				combined[o] = st.Fanout(outs[o])
+			}
 		}
 		if v.NewSource != nil {
-			src, err := v.NewSource(out)
+			src, err := v.NewSource(combined[0])
 			if err != nil {
 				return fmt.Errorf("build source %q: %w", v.Name, err)
 			}
 			t.ops[i], t.source = src, src
 			continue
 		}
-		op, ins, err := v.NewOperator(out)
+		op, ins, err := v.NewOperator(combined)
 		if err != nil {
 			return fmt.Errorf("build operator %q: %w", v.Name, err)
 		}
@@ -113,8 +116,8 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 			return fmt.Errorf("subtask %q %d: operator %q has no input %d", t.chain.Name(), t.index, head.Name, ic.Gate)
 		}
 		channels[i] = &inputChannel{
-			sender: pidOf(ic.Sender), output: ic.Output, st: e.Source.Out,
-			feed: e.Source.Out.Feed(ins[ic.Gate]),
+			sender: pidOf(ic.Sender), output: ic.Output, st: e.Type(),
+			feed: e.Type().Feed(ins[ic.Gate]),
 		}
 	}
 	t.in = newInputGate(channels)
@@ -124,6 +127,10 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 			Operator: v.Name, OperatorID: v.UID, Subtask: t.index, Parallelism: v.Parallelism,
 			MaxParallelism: g.MaxParallelism, BatchMode: g.BatchMode,
 			Logger: t.log.With("operator", v.Name),
+			Clock:  t.cfg.Clock, MarkIdle: t.markIdle,
+		}
+		if pt, ok := t.ops[i].(operators.ProcessingTimer); ok {
+			t.timers = append(t.timers, pt)
 		}
 		if err := t.ops[i].Open(ctx); err != nil {
 			return err

@@ -23,6 +23,9 @@ func (m *Map[IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 	return attribute(m.Ctx, err)
 }
 
+// ProcessWatermark implements Operator and Input.
+func (m *Map[IN, OUT]) ProcessWatermark(wm int64) error { return m.Out.ProcessWatermark(wm) }
+
 // Filter keeps the records for which a predicate holds.
 type Filter[T any] struct {
 	Base
@@ -48,6 +51,9 @@ func (f *Filter[T]) ProcessBatch(b *Batch[T]) (err error) {
 	clear(f.buf.Values)
 	return attribute(f.Ctx, err)
 }
+
+// ProcessWatermark implements Operator and Input.
+func (f *Filter[T]) ProcessWatermark(wm int64) error { return f.Out.ProcessWatermark(wm) }
 
 // FlatMap calls a function per record that emits any number of records.
 type FlatMap[IN, OUT any] struct {
@@ -77,6 +83,9 @@ func (f *FlatMap[IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 	return attribute(f.Ctx, err)
 }
 
+// ProcessWatermark implements Operator and Input.
+func (f *FlatMap[IN, OUT]) ProcessWatermark(wm int64) error { return f.Out.ProcessWatermark(wm) }
+
 // SinkOperator hands batches to a Sink.
 type SinkOperator[T any] struct {
 	Base
@@ -99,6 +108,16 @@ func (s *SinkOperator[T]) ProcessBatch(b *Batch[T]) (err error) {
 	defer recoverInto(s.Ctx, &err)
 	s.written += int64(b.Len())
 	return attribute(s.Ctx, s.Sink.Write(b))
+}
+
+// ProcessWatermark implements Operator and Input: a sink that wants event
+// time implements WatermarkSink.
+func (s *SinkOperator[T]) ProcessWatermark(wm int64) (err error) {
+	if ws, ok := s.Sink.(WatermarkSink); ok {
+		defer recoverInto(s.Ctx, &err)
+		return attribute(s.Ctx, ws.ProcessWatermark(wm))
+	}
+	return nil
 }
 
 // EndInput implements Operator.

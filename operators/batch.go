@@ -44,11 +44,17 @@ func (b *Batch[T]) Reset() {
 	b.Times = b.Times[:0]
 }
 
-// Input receives batches of records of type T: the next operator of a chain,
-// a fan-out to several, or the writer of a network edge. ProcessBatch runs
-// synchronously on the subtask's goroutine.
+// Input receives the records of type T and the watermarks of one stream:
+// the next operator of a chain, a fan-out to several, or the writer of a
+// network edge. Its methods run synchronously on the subtask's goroutine.
+//
+// Watermarks travel the chain the way records do: an operator handles a
+// watermark (firing timers and windows, whose results it emits first) and
+// then passes it on with ProcessWatermark of its output. An operator that
+// generates watermarks passes on its own instead.
 type Input[T any] interface {
 	ProcessBatch(b *Batch[T]) error
+	ProcessWatermark(wm int64) error
 }
 
 // Collector is handed to user functions that emit any number of records per
@@ -79,8 +85,21 @@ func (f Fanout[T]) ProcessBatch(b *Batch[T]) error {
 	return nil
 }
 
+// ProcessWatermark implements Input.
+func (f Fanout[T]) ProcessWatermark(wm int64) error {
+	for _, in := range f {
+		if err := in.ProcessWatermark(wm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Discard is an Input that drops everything (the output of a sink).
 type Discard[T any] struct{}
 
 // ProcessBatch implements Input.
 func (Discard[T]) ProcessBatch(*Batch[T]) error { return nil }
+
+// ProcessWatermark implements Input.
+func (Discard[T]) ProcessWatermark(int64) error { return nil }

@@ -73,7 +73,7 @@ func (p *KeyedProcess[K, IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 // ProcessWatermark implements Operator.
 func (p *KeyedProcess[K, IN, OUT]) ProcessWatermark(wm int64) error {
 	p.kc.watermark = wm
-	return nil
+	return p.Out.ProcessWatermark(wm)
 }
 
 // Close implements Operator.
@@ -144,6 +144,9 @@ func (r *Reduce[K, T]) ProcessBatch(b *Batch[T]) (err error) {
 	clear(r.buf.Values)
 	return attribute(r.Ctx, err)
 }
+
+// ProcessWatermark implements Operator and Input.
+func (r *Reduce[K, T]) ProcessWatermark(wm int64) error { return r.Out.ProcessWatermark(wm) }
 
 // EndInput implements Operator: in batch mode every key's final value is
 // emitted, in batches of bounded size.

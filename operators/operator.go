@@ -17,10 +17,10 @@ import (
 type Operator interface {
 	// Open prepares the operator before the first record.
 	Open(ctx *TaskContext) error
-	// ProcessWatermark is called when the subtask's event time advances to
-	// wm. The operator may emit records (firing windows or timers); the
-	// runtime forwards the watermark downstream after every operator of the
-	// chain has seen it.
+	// ProcessWatermark is called on the head operator of a chain when the
+	// subtask's event time (the minimum over its active input channels)
+	// advances to wm. The operator may emit records (firing windows or
+	// timers) and then passes the watermark on through its output.
 	ProcessWatermark(wm int64) error
 	// EndInput is called once when every input of the subtask has ended.
 	// Operators that hold results until the end (batch-mode reductions)
@@ -43,6 +43,32 @@ type TaskContext struct {
 	// BatchMode is true when the job runs in batch mode.
 	BatchMode bool
 	Logger    *slog.Logger
+	// Clock tells processing time. It is the wall clock unless a test
+	// injects a virtual one.
+	Clock Clock
+	// MarkIdle, set by the runtime, tells downstream that this subtask
+	// will emit no records and no watermarks for a while (idle=true), so
+	// that its channels do not hold event time back, or that it is active
+	// again. Only sources and watermark generators call it.
+	MarkIdle func(idle bool)
+}
+
+// Clock tells processing time in milliseconds since the Unix epoch.
+type Clock interface {
+	NowMillis() int64
+}
+
+// ProcessingTimer is implemented by operators that act on processing time
+// (processing-time timers and windows). After every step the runtime asks
+// for the earliest time the operator wants to be called at, and calls
+// OnProcessingTime once the clock has reached it. Both run on the subtask's
+// goroutine.
+type ProcessingTimer interface {
+	// NextProcessingTime returns the earliest pending processing-time
+	// timer, or MaxWatermark when there is none.
+	NextProcessingTime() int64
+	// OnProcessingTime fires every timer due at now.
+	OnProcessingTime(now int64) error
 }
 
 // OperatorError attributes a failure to an operator subtask.
@@ -86,8 +112,10 @@ func recoverInto(ctx *TaskContext, errp *error) {
 	}
 }
 
-// Base implements the Operator lifecycle with no-ops and keeps the task
-// context; operators embed it and override what they need.
+// Base implements Open, EndInput and Close of the Operator lifecycle with
+// no-ops and keeps the task context; operators embed it and override what
+// they need. It has no ProcessWatermark: every operator decides what a
+// watermark means to it, and most pass it on unchanged.
 type Base struct {
 	Ctx *TaskContext
 }
@@ -95,11 +123,14 @@ type Base struct {
 // Open implements Operator.
 func (b *Base) Open(ctx *TaskContext) error { b.Ctx = ctx; return nil }
 
-// ProcessWatermark implements Operator.
-func (b *Base) ProcessWatermark(int64) error { return nil }
-
 // EndInput implements Operator.
 func (b *Base) EndInput() error { return nil }
 
 // Close implements Operator.
 func (b *Base) Close() error { return nil }
+
+// OneInputOperator is an operator with one input of type IN.
+type OneInputOperator[IN any] interface {
+	Operator
+	Input[IN]
+}

@@ -37,6 +37,11 @@ type Sink[T any] interface {
 	Close() error
 }
 
+// WatermarkSink is implemented by sinks that act on event time.
+type WatermarkSink interface {
+	ProcessWatermark(wm int64) error
+}
+
 // SourceTask is the runtime's view of a source operator.
 type SourceTask interface {
 	Operator
@@ -81,6 +86,10 @@ func (s *SourceOperator[T]) PollOnce(max int) (res PollResult, err error) {
 	}
 	return res, attribute(s.Ctx, err)
 }
+
+// ProcessWatermark implements Operator: the runtime ends event time of a
+// finished source with MaxWatermark.
+func (s *SourceOperator[T]) ProcessWatermark(wm int64) error { return s.Out.ProcessWatermark(wm) }
 
 // Close implements Operator.
 func (s *SourceOperator[T]) Close() (err error) {

@@ -215,6 +215,60 @@ func (x *Watermark) GetTimestamp() int64 {
 	return 0
 }
 
+// WatermarkStatus marks a channel idle (its producer emits nothing for a
+// while, so the channel must not hold event time back) or active again.
+type WatermarkStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Input         int32                  `protobuf:"varint,1,opt,name=input,proto3" json:"input,omitempty"`
+	Idle          bool                   `protobuf:"varint,2,opt,name=idle,proto3" json:"idle,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatermarkStatus) Reset() {
+	*x = WatermarkStatus{}
+	mi := &file_strom_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatermarkStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatermarkStatus) ProtoMessage() {}
+
+func (x *WatermarkStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatermarkStatus.ProtoReflect.Descriptor instead.
+func (*WatermarkStatus) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatermarkStatus) GetInput() int32 {
+	if x != nil {
+		return x.Input
+	}
+	return 0
+}
+
+func (x *WatermarkStatus) GetIdle() bool {
+	if x != nil {
+		return x.Idle
+	}
+	return false
+}
+
 // Barrier is checkpoint barrier checkpoint_id flowing in order with records.
 type Barrier struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -227,7 +281,7 @@ type Barrier struct {
 
 func (x *Barrier) Reset() {
 	*x = Barrier{}
-	mi := &file_strom_proto_msgTypes[3]
+	mi := &file_strom_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +293,7 @@ func (x *Barrier) String() string {
 func (*Barrier) ProtoMessage() {}
 
 func (x *Barrier) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[3]
+	mi := &file_strom_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +306,7 @@ func (x *Barrier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Barrier.ProtoReflect.Descriptor instead.
 func (*Barrier) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{3}
+	return file_strom_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Barrier) GetInput() int32 {
@@ -286,7 +340,7 @@ type EndOfInput struct {
 
 func (x *EndOfInput) Reset() {
 	*x = EndOfInput{}
-	mi := &file_strom_proto_msgTypes[4]
+	mi := &file_strom_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -298,7 +352,7 @@ func (x *EndOfInput) String() string {
 func (*EndOfInput) ProtoMessage() {}
 
 func (x *EndOfInput) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[4]
+	mi := &file_strom_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -311,7 +365,7 @@ func (x *EndOfInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndOfInput.ProtoReflect.Descriptor instead.
 func (*EndOfInput) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{4}
+	return file_strom_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EndOfInput) GetInput() int32 {
@@ -334,7 +388,7 @@ type CreditGrant struct {
 
 func (x *CreditGrant) Reset() {
 	*x = CreditGrant{}
-	mi := &file_strom_proto_msgTypes[5]
+	mi := &file_strom_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +400,7 @@ func (x *CreditGrant) String() string {
 func (*CreditGrant) ProtoMessage() {}
 
 func (x *CreditGrant) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[5]
+	mi := &file_strom_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +413,7 @@ func (x *CreditGrant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditGrant.ProtoReflect.Descriptor instead.
 func (*CreditGrant) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{5}
+	return file_strom_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreditGrant) GetOutput() int32 {
@@ -387,7 +441,7 @@ type ActorRef struct {
 
 func (x *ActorRef) Reset() {
 	*x = ActorRef{}
-	mi := &file_strom_proto_msgTypes[6]
+	mi := &file_strom_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +453,7 @@ func (x *ActorRef) String() string {
 func (*ActorRef) ProtoMessage() {}
 
 func (x *ActorRef) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[6]
+	mi := &file_strom_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +466,7 @@ func (x *ActorRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActorRef.ProtoReflect.Descriptor instead.
 func (*ActorRef) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{6}
+	return file_strom_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ActorRef) GetAddress() string {
@@ -445,7 +499,7 @@ type InputChannel struct {
 
 func (x *InputChannel) Reset() {
 	*x = InputChannel{}
-	mi := &file_strom_proto_msgTypes[7]
+	mi := &file_strom_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +511,7 @@ func (x *InputChannel) String() string {
 func (*InputChannel) ProtoMessage() {}
 
 func (x *InputChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[7]
+	mi := &file_strom_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +524,7 @@ func (x *InputChannel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InputChannel.ProtoReflect.Descriptor instead.
 func (*InputChannel) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{7}
+	return file_strom_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InputChannel) GetAddress() *ChannelAddress {
@@ -519,7 +573,7 @@ type OutputChannel struct {
 
 func (x *OutputChannel) Reset() {
 	*x = OutputChannel{}
-	mi := &file_strom_proto_msgTypes[8]
+	mi := &file_strom_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +585,7 @@ func (x *OutputChannel) String() string {
 func (*OutputChannel) ProtoMessage() {}
 
 func (x *OutputChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[8]
+	mi := &file_strom_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +598,7 @@ func (x *OutputChannel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutputChannel.ProtoReflect.Descriptor instead.
 func (*OutputChannel) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{8}
+	return file_strom_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OutputChannel) GetAddress() *ChannelAddress {
@@ -603,7 +657,7 @@ type TaskDeployment struct {
 
 func (x *TaskDeployment) Reset() {
 	*x = TaskDeployment{}
-	mi := &file_strom_proto_msgTypes[9]
+	mi := &file_strom_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -615,7 +669,7 @@ func (x *TaskDeployment) String() string {
 func (*TaskDeployment) ProtoMessage() {}
 
 func (x *TaskDeployment) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[9]
+	mi := &file_strom_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -628,7 +682,7 @@ func (x *TaskDeployment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskDeployment.ProtoReflect.Descriptor instead.
 func (*TaskDeployment) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{9}
+	return file_strom_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaskDeployment) GetJobId() string {
@@ -701,7 +755,7 @@ type DeployTask struct {
 
 func (x *DeployTask) Reset() {
 	*x = DeployTask{}
-	mi := &file_strom_proto_msgTypes[10]
+	mi := &file_strom_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +767,7 @@ func (x *DeployTask) String() string {
 func (*DeployTask) ProtoMessage() {}
 
 func (x *DeployTask) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[10]
+	mi := &file_strom_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +780,7 @@ func (x *DeployTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeployTask.ProtoReflect.Descriptor instead.
 func (*DeployTask) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{10}
+	return file_strom_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeployTask) GetJobId() string {
@@ -777,7 +831,7 @@ type TaskSpawned struct {
 
 func (x *TaskSpawned) Reset() {
 	*x = TaskSpawned{}
-	mi := &file_strom_proto_msgTypes[11]
+	mi := &file_strom_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -789,7 +843,7 @@ func (x *TaskSpawned) String() string {
 func (*TaskSpawned) ProtoMessage() {}
 
 func (x *TaskSpawned) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[11]
+	mi := &file_strom_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -802,7 +856,7 @@ func (x *TaskSpawned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskSpawned.ProtoReflect.Descriptor instead.
 func (*TaskSpawned) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{11}
+	return file_strom_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TaskSpawned) GetTask() *ActorRef {
@@ -843,7 +897,7 @@ type StartTask struct {
 
 func (x *StartTask) Reset() {
 	*x = StartTask{}
-	mi := &file_strom_proto_msgTypes[12]
+	mi := &file_strom_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +909,7 @@ func (x *StartTask) String() string {
 func (*StartTask) ProtoMessage() {}
 
 func (x *StartTask) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[12]
+	mi := &file_strom_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +922,7 @@ func (x *StartTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTask.ProtoReflect.Descriptor instead.
 func (*StartTask) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{12}
+	return file_strom_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StartTask) GetDeployment() *TaskDeployment {
@@ -890,7 +944,7 @@ type TaskFinished struct {
 
 func (x *TaskFinished) Reset() {
 	*x = TaskFinished{}
-	mi := &file_strom_proto_msgTypes[13]
+	mi := &file_strom_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +956,7 @@ func (x *TaskFinished) String() string {
 func (*TaskFinished) ProtoMessage() {}
 
 func (x *TaskFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[13]
+	mi := &file_strom_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +969,7 @@ func (x *TaskFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFinished.ProtoReflect.Descriptor instead.
 func (*TaskFinished) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{13}
+	return file_strom_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TaskFinished) GetChain() int32 {
@@ -944,7 +998,7 @@ type TaskFailed struct {
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_strom_proto_msgTypes[14]
+	mi := &file_strom_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1010,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[14]
+	mi := &file_strom_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1023,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{14}
+	return file_strom_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaskFailed) GetChain() int32 {
@@ -1002,7 +1056,7 @@ type CancelTask struct {
 
 func (x *CancelTask) Reset() {
 	*x = CancelTask{}
-	mi := &file_strom_proto_msgTypes[15]
+	mi := &file_strom_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1068,7 @@ func (x *CancelTask) String() string {
 func (*CancelTask) ProtoMessage() {}
 
 func (x *CancelTask) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[15]
+	mi := &file_strom_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1081,7 @@ func (x *CancelTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTask.ProtoReflect.Descriptor instead.
 func (*CancelTask) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{15}
+	return file_strom_proto_rawDescGZIP(), []int{16}
 }
 
 var File_strom_proto protoreflect.FileDescriptor
@@ -1050,7 +1104,10 @@ const file_strom_proto_rawDesc = "" +
 	"timestamps\"?\n" +
 	"\tWatermark\x12\x14\n" +
 	"\x05input\x18\x01 \x01(\x05R\x05input\x12\x1c\n" +
-	"\ttimestamp\x18\x02 \x01(\x12R\ttimestamp\"g\n" +
+	"\ttimestamp\x18\x02 \x01(\x12R\ttimestamp\";\n" +
+	"\x0fWatermarkStatus\x12\x14\n" +
+	"\x05input\x18\x01 \x01(\x05R\x05input\x12\x12\n" +
+	"\x04idle\x18\x02 \x01(\bR\x04idle\"g\n" +
 	"\aBarrier\x12\x14\n" +
 	"\x05input\x18\x01 \x01(\x05R\x05input\x12#\n" +
 	"\rcheckpoint_id\x18\x02 \x01(\x03R\fcheckpointId\x12!\n" +
@@ -1129,39 +1186,40 @@ func file_strom_proto_rawDescGZIP() []byte {
 	return file_strom_proto_rawDescData
 }
 
-var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_strom_proto_goTypes = []any{
-	(*ChannelAddress)(nil), // 0: strom.v1.ChannelAddress
-	(*RecordBatch)(nil),    // 1: strom.v1.RecordBatch
-	(*Watermark)(nil),      // 2: strom.v1.Watermark
-	(*Barrier)(nil),        // 3: strom.v1.Barrier
-	(*EndOfInput)(nil),     // 4: strom.v1.EndOfInput
-	(*CreditGrant)(nil),    // 5: strom.v1.CreditGrant
-	(*ActorRef)(nil),       // 6: strom.v1.ActorRef
-	(*InputChannel)(nil),   // 7: strom.v1.InputChannel
-	(*OutputChannel)(nil),  // 8: strom.v1.OutputChannel
-	(*TaskDeployment)(nil), // 9: strom.v1.TaskDeployment
-	(*DeployTask)(nil),     // 10: strom.v1.DeployTask
-	(*TaskSpawned)(nil),    // 11: strom.v1.TaskSpawned
-	(*StartTask)(nil),      // 12: strom.v1.StartTask
-	(*TaskFinished)(nil),   // 13: strom.v1.TaskFinished
-	(*TaskFailed)(nil),     // 14: strom.v1.TaskFailed
-	(*CancelTask)(nil),     // 15: strom.v1.CancelTask
-	nil,                    // 16: strom.v1.TaskDeployment.JobArgsEntry
-	nil,                    // 17: strom.v1.DeployTask.JobArgsEntry
+	(*ChannelAddress)(nil),  // 0: strom.v1.ChannelAddress
+	(*RecordBatch)(nil),     // 1: strom.v1.RecordBatch
+	(*Watermark)(nil),       // 2: strom.v1.Watermark
+	(*WatermarkStatus)(nil), // 3: strom.v1.WatermarkStatus
+	(*Barrier)(nil),         // 4: strom.v1.Barrier
+	(*EndOfInput)(nil),      // 5: strom.v1.EndOfInput
+	(*CreditGrant)(nil),     // 6: strom.v1.CreditGrant
+	(*ActorRef)(nil),        // 7: strom.v1.ActorRef
+	(*InputChannel)(nil),    // 8: strom.v1.InputChannel
+	(*OutputChannel)(nil),   // 9: strom.v1.OutputChannel
+	(*TaskDeployment)(nil),  // 10: strom.v1.TaskDeployment
+	(*DeployTask)(nil),      // 11: strom.v1.DeployTask
+	(*TaskSpawned)(nil),     // 12: strom.v1.TaskSpawned
+	(*StartTask)(nil),       // 13: strom.v1.StartTask
+	(*TaskFinished)(nil),    // 14: strom.v1.TaskFinished
+	(*TaskFailed)(nil),      // 15: strom.v1.TaskFailed
+	(*CancelTask)(nil),      // 16: strom.v1.CancelTask
+	nil,                     // 17: strom.v1.TaskDeployment.JobArgsEntry
+	nil,                     // 18: strom.v1.DeployTask.JobArgsEntry
 }
 var file_strom_proto_depIdxs = []int32{
 	0,  // 0: strom.v1.InputChannel.address:type_name -> strom.v1.ChannelAddress
-	6,  // 1: strom.v1.InputChannel.sender:type_name -> strom.v1.ActorRef
+	7,  // 1: strom.v1.InputChannel.sender:type_name -> strom.v1.ActorRef
 	0,  // 2: strom.v1.OutputChannel.address:type_name -> strom.v1.ChannelAddress
-	6,  // 3: strom.v1.OutputChannel.receiver:type_name -> strom.v1.ActorRef
-	16, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
-	6,  // 5: strom.v1.TaskDeployment.master:type_name -> strom.v1.ActorRef
-	7,  // 6: strom.v1.TaskDeployment.inputs:type_name -> strom.v1.InputChannel
-	8,  // 7: strom.v1.TaskDeployment.outputs:type_name -> strom.v1.OutputChannel
-	17, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
-	6,  // 9: strom.v1.TaskSpawned.task:type_name -> strom.v1.ActorRef
-	9,  // 10: strom.v1.StartTask.deployment:type_name -> strom.v1.TaskDeployment
+	7,  // 3: strom.v1.OutputChannel.receiver:type_name -> strom.v1.ActorRef
+	17, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
+	7,  // 5: strom.v1.TaskDeployment.master:type_name -> strom.v1.ActorRef
+	8,  // 6: strom.v1.TaskDeployment.inputs:type_name -> strom.v1.InputChannel
+	9,  // 7: strom.v1.TaskDeployment.outputs:type_name -> strom.v1.OutputChannel
+	18, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
+	7,  // 9: strom.v1.TaskSpawned.task:type_name -> strom.v1.ActorRef
+	10, // 10: strom.v1.StartTask.deployment:type_name -> strom.v1.TaskDeployment
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -1180,7 +1238,7 @@ func file_strom_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strom_proto_rawDesc), len(file_strom_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -10,12 +10,18 @@ import (
 // or the union of several.
 type DataStream[T any] struct {
 	env *Environment
-	// from are the vertices whose output this stream is.
-	from []*actors.Vertex
+	// from are the operator outputs this stream is made of.
+	from []port
 	// part is the partitioning of edges drawn from this stream.
 	part actors.Partitioning
 	// keyHash hashes a record's key, on keyed streams.
 	keyHash any
+}
+
+// port is one output of a vertex: 0 the main output, i side output i.
+type port struct {
+	v      *actors.Vertex
+	output int
 }
 
 // Collector receives the records a function emits.
@@ -24,11 +30,11 @@ type Collector[T any] = operators.Collector[T]
 // vertex returns the single vertex of a non-union stream, recording an
 // error for what builds on a union.
 func (s *DataStream[T]) vertex(what string) *actors.Vertex {
-	if len(s.from) != 1 {
-		s.env.errorf("%s on a union of %d streams: apply it to each input", what, len(s.from))
+	if len(s.from) != 1 || s.from[0].output != 0 {
+		s.env.errorf("%s applies to an operator's main output, not to a union or side output", what)
 		return &actors.Vertex{}
 	}
-	return s.from[0]
+	return s.from[0].v
 }
 
 // Name renames the operator that produces s.
@@ -62,8 +68,13 @@ func (s *DataStream[T]) DisableChaining() *DataStream[T] {
 
 // Codec sets the codec of the records of s, used when they cross nodes.
 func (s *DataStream[T]) Codec(c codec.Codec[T]) *DataStream[T] {
-	for _, v := range s.from {
-		v.Out = actors.NewStreamType(c)
+	for _, p := range s.from {
+		st := actors.NewStreamType(c)
+		if p.output == 0 {
+			p.v.Out = st
+		} else {
+			p.v.SideOutputs[p.output-1] = st
+		}
 	}
 	return s
 }
@@ -86,7 +97,7 @@ func (s *DataStream[T]) withPart(p actors.Partitioning) *DataStream[T] {
 // Union merges streams of one type into one; records of each input keep
 // their order, records of different inputs interleave.
 func Union[T any](first *DataStream[T], rest ...*DataStream[T]) *DataStream[T] {
-	u := &DataStream[T]{env: first.env, from: append([]*actors.Vertex(nil), first.from...)}
+	u := &DataStream[T]{env: first.env, from: append([]port(nil), first.from...)}
 	for _, s := range rest {
 		if s.env != first.env {
 			first.env.errorf("union of streams from different environments")
@@ -107,32 +118,52 @@ func streamType[T any]() actors.StreamType {
 	return actors.NewStreamType(c)
 }
 
-// addVertex adds an operator of parallelism p (0: the default) reading the
-// given inputs (one per gate).
-func addVertex[OUT any](env *Environment, name string, p int, build func(out operators.Input[OUT], ctx *buildContext) (operators.Operator, []any), inputs ...inputStream) *DataStream[OUT] {
-	if p == 0 {
-		p = env.parallelism
-	}
-	v := env.graph.AddVertex(&actors.Vertex{Name: name, UID: name, Parallelism: p, Out: streamType[OUT]()})
-	v.NewOperator = func(out any) (operators.Operator, []any, error) {
-		o, _ := out.(operators.Input[OUT]) // nil for a sink
-		op, ins := build(o, nil)
+// operatorSpec describes an operator for addVertex.
+type operatorSpec struct {
+	name string
+	// sides are the types of the side outputs.
+	sides []actors.StreamType
+	// build makes one instance from its outputs (main first) and returns
+	// its lifecycle and its inputs, one per gate.
+	build func(outs []any) (operators.Operator, []any)
+}
+
+// addVertex adds an operator reading the given inputs (one per gate), at
+// the default parallelism.
+func addVertex[OUT any](env *Environment, spec operatorSpec, inputs ...inputStream) *DataStream[OUT] {
+	v := env.graph.AddVertex(&actors.Vertex{
+		Name: spec.name, UID: spec.name, Parallelism: env.parallelism,
+		Out: streamType[OUT](), SideOutputs: spec.sides,
+	})
+	v.NewOperator = func(outs []any) (operators.Operator, []any, error) {
+		op, ins := spec.build(outs)
 		return op, ins, nil
 	}
 	for gate, in := range inputs {
 		for _, src := range in.from {
-			env.graph.Connect(src, v, gate, in.part, in.keyHash)
+			env.graph.Connect(src.v, src.output, v, gate, in.part, in.keyHash)
 		}
 	}
-	return &DataStream[OUT]{env: env, from: []*actors.Vertex{v}}
+	return &DataStream[OUT]{env: env, from: []port{{v: v}}}
 }
 
-// buildContext is reserved for build-time information an operator needs.
-type buildContext struct{}
+// out returns output i of outs as an operators.Input[T]; nil for a sink.
+func out[T any](outs []any, i int) operators.Input[T] {
+	o, _ := outs[i].(operators.Input[T])
+	return o
+}
+
+// simple builds the spec of a one-input operator with a main output only.
+func simple[IN, OUT any](name string, mk func(out operators.Input[OUT]) operators.OneInputOperator[IN]) operatorSpec {
+	return operatorSpec{name: name, build: func(outs []any) (operators.Operator, []any) {
+		op := mk(out[OUT](outs, 0))
+		return op, []any{operators.Input[IN](op)}
+	}}
+}
 
 // inputStream is the type-free view of a stream feeding a new operator.
 type inputStream struct {
-	from    []*actors.Vertex
+	from    []port
 	part    actors.Partitioning
 	keyHash any
 }
@@ -147,31 +178,28 @@ func FromSource[T any](env *Environment, name string, src func() operators.Sourc
 	v.NewSource = func(out any) (operators.SourceTask, error) {
 		return &operators.SourceOperator[T]{Source: src(), Out: out.(operators.Input[T])}, nil
 	}
-	return &DataStream[T]{env: env, from: []*actors.Vertex{v}}
+	return &DataStream[T]{env: env, from: []port{{v: v}}}
 }
 
 // Map applies fn to every record.
 func Map[IN, OUT any](s *DataStream[IN], name string, fn func(IN) OUT) *DataStream[OUT] {
-	return addVertex(s.env, name, 0, func(out operators.Input[OUT], _ *buildContext) (operators.Operator, []any) {
-		op := &operators.Map[IN, OUT]{Fn: fn, Out: out}
-		return op, []any{operators.Input[IN](op)}
-	}, s.input())
+	return addVertex[OUT](s.env, simple[IN, OUT](name, func(o operators.Input[OUT]) operators.OneInputOperator[IN] {
+		return &operators.Map[IN, OUT]{Fn: fn, Out: o}
+	}), s.input())
 }
 
 // FlatMap calls fn for every record; fn emits any number of records.
 func FlatMap[IN, OUT any](s *DataStream[IN], name string, fn func(IN, Collector[OUT]) error) *DataStream[OUT] {
-	return addVertex(s.env, name, 0, func(out operators.Input[OUT], _ *buildContext) (operators.Operator, []any) {
-		op := &operators.FlatMap[IN, OUT]{Fn: fn, Out: out}
-		return op, []any{operators.Input[IN](op)}
-	}, s.input())
+	return addVertex[OUT](s.env, simple[IN, OUT](name, func(o operators.Input[OUT]) operators.OneInputOperator[IN] {
+		return &operators.FlatMap[IN, OUT]{Fn: fn, Out: o}
+	}), s.input())
 }
 
 // Filter keeps the records for which fn returns true.
 func Filter[T any](s *DataStream[T], name string, fn func(T) bool) *DataStream[T] {
-	return addVertex(s.env, name, 0, func(out operators.Input[T], _ *buildContext) (operators.Operator, []any) {
-		op := &operators.Filter[T]{Fn: fn, Out: out}
-		return op, []any{operators.Input[T](op)}
-	}, s.input())
+	return addVertex[T](s.env, simple[T, T](name, func(o operators.Input[T]) operators.OneInputOperator[T] {
+		return &operators.Filter[T]{Fn: fn, Out: o}
+	}), s.input())
 }
 
 // SinkStream is the handle of a sink operator.
@@ -187,10 +215,11 @@ func (s *SinkStream) UID(id string) *SinkStream { s.v.UID = id; return s }
 
 // SinkTo writes s to a sink; newSink makes one Sink per subtask.
 func SinkTo[T any](s *DataStream[T], name string, newSink func() operators.Sink[T]) *SinkStream {
-	ds := addVertex(s.env, name, 0, func(_ operators.Input[struct{}], _ *buildContext) (operators.Operator, []any) {
+	ds := addVertex[struct{}](s.env, operatorSpec{name: name, build: func([]any) (operators.Operator, []any) {
 		op := &operators.SinkOperator[T]{Sink: newSink()}
 		return op, []any{operators.Input[T](op)}
-	}, s.input())
-	ds.from[0].Out = nil
-	return &SinkStream{v: ds.from[0]}
+	}}, s.input())
+	v := ds.from[0].v
+	v.Out = nil
+	return &SinkStream{v: v}
 }

@@ -76,28 +76,26 @@ func KeyBy[K comparable, T any](s *DataStream[T], key func(T) K) *KeyedStream[K,
 // key at the end of input.
 func Reduce[K comparable, T any](ks *KeyedStream[K, T], name string, fn func(acc, v T) (T, error)) *DataStream[T] {
 	key := ks.key
-	return addVertex(ks.stream.env, name, 0, func(out operators.Input[T], _ *buildContext) (operators.Operator, []any) {
-		op := &operators.Reduce[K, T]{Key: operators.Key[K, T]{Selector: key}, Fn: fn, Out: out}
-		return op, []any{operators.Input[T](op)}
-	}, ks.stream.input())
+	return addVertex[T](ks.stream.env, simple[T, T](name, func(o operators.Input[T]) operators.OneInputOperator[T] {
+		return &operators.Reduce[K, T]{Key: operators.Key[K, T]{Selector: key}, Fn: fn, Out: o}
+	}), ks.stream.input())
 }
 
 // Sum adds up value(record) per key and emits KV{key, sum}: every update in
 // streaming mode, the final sum per key in batch mode.
 func Sum[K comparable, T any, N Number](ks *KeyedStream[K, T], name string, value func(T) N) *DataStream[KV[K, N]] {
 	key := ks.key
-	return addVertex(ks.stream.env, name, 0, func(out operators.Input[KV[K, N]], _ *buildContext) (operators.Operator, []any) {
+	return addVertex[KV[K, N]](ks.stream.env, simple[T, KV[K, N]](name, func(o operators.Input[KV[K, N]]) operators.OneInputOperator[T] {
 		red := &operators.Reduce[K, KV[K, N]]{
 			Key: operators.Key[K, KV[K, N]]{Selector: func(kv KV[K, N]) K { return kv.Key }},
 			Fn: func(acc, v KV[K, N]) (KV[K, N], error) {
 				acc.Value += v.Value
 				return acc, nil
 			},
-			Out: out,
+			Out: o,
 		}
-		op := &toKV[K, T, N]{Reduce: red, key: key, value: value}
-		return op, []any{operators.Input[T](op)}
-	}, ks.stream.input())
+		return &toKV[K, T, N]{Reduce: red, key: key, value: value}
+	}), ks.stream.input())
 }
 
 // toKV feeds a Reduce over KV pairs from records.
@@ -122,8 +120,7 @@ func (t *toKV[K, T, N]) ProcessBatch(b *operators.Batch[T]) error {
 // Process runs a keyed process function over ks.
 func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, fn KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
 	key := ks.key
-	return addVertex(ks.stream.env, name, 0, func(out operators.Input[OUT], _ *buildContext) (operators.Operator, []any) {
-		op := &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: fn, Out: out}
-		return op, []any{operators.Input[IN](op)}
-	}, ks.stream.input())
+	return addVertex[OUT](ks.stream.env, simple[IN, OUT](name, func(o operators.Input[OUT]) operators.OneInputOperator[IN] {
+		return &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: fn, Out: o}
+	}), ks.stream.input())
 }
