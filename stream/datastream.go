@@ -121,11 +121,9 @@ func streamType[T any]() actors.StreamType {
 // operatorSpec describes an operator for addVertex.
 type operatorSpec struct {
 	name string
-	// sides are the types of the side outputs.
-	sides []actors.StreamType
-	// build makes one instance from its outputs (main first) and returns
-	// its lifecycle and its inputs, one per gate.
-	build func(outs []any) (operators.Operator, []any)
+	// build makes one instance from its outputs (main first) and side
+	// outputs, and returns its lifecycle and its inputs, one per gate.
+	build func(outs []any, sides *operators.SideOutputs) (operators.Operator, []any)
 }
 
 // addVertex adds an operator reading the given inputs (one per gate), at
@@ -133,10 +131,17 @@ type operatorSpec struct {
 func addVertex[OUT any](env *Environment, spec operatorSpec, inputs ...inputStream) *DataStream[OUT] {
 	v := env.graph.AddVertex(&actors.Vertex{
 		Name: spec.name, UID: spec.name, Parallelism: env.parallelism,
-		Out: streamType[OUT](), SideOutputs: spec.sides,
+		Out: streamType[OUT](),
 	})
 	v.NewOperator = func(outs []any) (operators.Operator, []any, error) {
-		op, ins := spec.build(outs)
+		var sides *operators.SideOutputs
+		if tags := env.sides[v]; len(tags) > 0 {
+			sides = &operators.SideOutputs{}
+			for i, tag := range tags {
+				sides.Add(tag.id, tag.newSide(outs[1+i]))
+			}
+		}
+		op, ins := spec.build(outs, sides)
 		return op, ins, nil
 	}
 	for gate, in := range inputs {
@@ -155,7 +160,7 @@ func out[T any](outs []any, i int) operators.Input[T] {
 
 // simple builds the spec of a one-input operator with a main output only.
 func simple[IN, OUT any](name string, mk func(out operators.Input[OUT]) operators.OneInputOperator[IN]) operatorSpec {
-	return operatorSpec{name: name, build: func(outs []any) (operators.Operator, []any) {
+	return operatorSpec{name: name, build: func(outs []any, _ *operators.SideOutputs) (operators.Operator, []any) {
 		op := mk(out[OUT](outs, 0))
 		return op, []any{operators.Input[IN](op)}
 	}}
@@ -215,7 +220,7 @@ func (s *SinkStream) UID(id string) *SinkStream { s.v.UID = id; return s }
 
 // SinkTo writes s to a sink; newSink makes one Sink per subtask.
 func SinkTo[T any](s *DataStream[T], name string, newSink func() operators.Sink[T]) *SinkStream {
-	ds := addVertex[struct{}](s.env, operatorSpec{name: name, build: func([]any) (operators.Operator, []any) {
+	ds := addVertex[struct{}](s.env, operatorSpec{name: name, build: func([]any, *operators.SideOutputs) (operators.Operator, []any) {
 		op := &operators.SinkOperator[T]{Sink: newSink()}
 		return op, []any{operators.Input[T](op)}
 	}}, s.input())

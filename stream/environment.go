@@ -31,6 +31,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stromhq/strom/actors"
+	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/snapshot"
 )
 
@@ -80,6 +81,8 @@ type Environment struct {
 	mode        RuntimeMode
 	cfg         actors.Config
 	errs        []error
+	// sides are the side outputs of each operator, in output order.
+	sides map[*actors.Vertex][]sideTag
 }
 
 // Option configures an Environment.
@@ -106,6 +109,9 @@ func WithBatchSize(n int) Option { return func(e *Environment) { e.cfg.BatchSize
 // WithCredits sets the batches each input channel may have in flight.
 func WithCredits(n int) Option { return func(e *Environment) { e.cfg.Credits = n } }
 
+// WithClock sets the clock of processing time (default: the wall clock).
+func WithClock(c operators.Clock) Option { return func(e *Environment) { e.cfg.Clock = c } }
+
 // WithLogger sets the logger of the runtime.
 func WithLogger(l *slog.Logger) Option { return func(e *Environment) { e.cfg.Logger = l } }
 
@@ -118,6 +124,7 @@ func NewEnvironment(opts ...Option) *Environment {
 		graph:       &actors.JobGraph{Name: "job", MaxParallelism: snapshot.DefaultMaxParallelism},
 		parallelism: 1,
 		cfg:         actors.DefaultConfig(),
+		sides:       make(map[*actors.Vertex][]sideTag),
 	}
 	for _, o := range opts {
 		o(e)
