@@ -44,6 +44,9 @@ type recordWriter[T any] struct {
 	next      int
 	bufs      []*operators.Batch[T]
 	buffered  int
+	// route maps a key group to its consumer subtask, saving a division
+	// per record.
+	route []int32
 }
 
 func (w *recordWriter[T]) Input() any { return w }
@@ -93,10 +96,14 @@ func (w *recordWriter[T]) ProcessBatch(in *operators.Batch[T]) error {
 			}
 		}
 	case Hash:
-		n := len(w.bufs)
+		if w.route == nil {
+			w.route = make([]int32, w.maxPar)
+			for kg := range w.route {
+				w.route[kg] = int32(snapshot.SubtaskFor(kg, w.maxPar, len(w.bufs)))
+			}
+		}
 		for i, v := range in.Values {
-			kg := snapshot.KeyGroupFor(w.hash(v), w.maxPar)
-			w.append(snapshot.SubtaskFor(kg, w.maxPar, n), v, in.Times[i])
+			w.append(int(w.route[snapshot.KeyGroupFor(w.hash(v), w.maxPar)]), v, in.Times[i])
 		}
 	case Broadcast:
 		for dst := range w.bufs {
