@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
 )
 
@@ -60,12 +61,16 @@ func (a *NodeAgent) Receive(c actor.Context) {
 	c.Respond(reply)
 }
 
-func (a *NodeAgent) deploy(c actor.Context, m *protos.DeployTask) (*actor.PID, error) {
+func (a *NodeAgent) deploy(c actor.Context, m *protos.DeployTask) (pid *actor.PID, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			pid, err = nil, fmt.Errorf("deploy %q: %w: %v", m.JobName, operators.ErrPanic, r)
+		}
+	}()
 	a.mu.Lock()
 	p := a.plans[m.JobId]
 	a.mu.Unlock()
 	if p == nil {
-		var err error
 		p, err = a.resolve(m.JobName, m.JobArgs)
 		if err != nil {
 			return nil, fmt.Errorf("resolve job %q: %w", m.JobName, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
 )
 
@@ -79,6 +80,11 @@ type master struct {
 }
 
 func (m *master) Receive(c actor.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.complete(c, fmt.Errorf("job %q: master: %w: %v", m.plan.Graph.Name, operators.ErrPanic, r))
+		}
+	}()
 	switch msg := c.Message().(type) {
 	case *actor.Started:
 		m.deploy(c)

@@ -130,20 +130,26 @@ func (t *subtask) Receive(c actor.Context) {
 
 // accept queues a channel message in the input gate.
 func (t *subtask) accept(m any) {
+	var input int32
 	switch m := m.(type) {
 	case *localBatch:
-		t.in.push(m.input, m)
+		input = m.input
 	case *protos.RecordBatch:
-		t.in.push(m.Input, m)
+		input = m.Input
 	case *protos.Watermark:
-		t.in.push(m.Input, m)
+		input = m.Input
 	case *protos.WatermarkStatus:
-		t.in.push(m.Input, m)
+		input = m.Input
 	case *protos.EndOfInput:
-		t.in.push(m.Input, m)
+		input = m.Input
 	case *protos.Barrier:
-		t.in.push(m.Input, m)
+		input = m.Input
 	}
+	if input < 0 || int(input) >= len(t.in.channels) {
+		t.fail(fmt.Errorf("subtask %q %d: message %T for unknown input channel %d", t.chain.Name(), t.index, m, input))
+		return
+	}
+	t.in.push(input, m)
 }
 
 // drive does all the work that the current credits and input allow.
