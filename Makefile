@@ -2,7 +2,7 @@ GO ?= go
 PROTOC_GEN_GO_VERSION := v1.36.11
 BIN := bin/strom
 
-.PHONY: all build test test-race demo bench lint proto verify-proto tools clean
+.PHONY: all build test demo bench lint proto verify-proto tools clean
 
 all: build
 
@@ -22,9 +22,9 @@ demo: build
 bench: build
 	./$(BIN) bench micro
 
-lint:
+lint: verify-proto
 	$(GO) vet ./...
-	@gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); exit 1)
 
 # proto regenerates protos/*.pb.go; needs protoc (Debian: protobuf-compiler).
 proto: tools

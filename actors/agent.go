@@ -37,6 +37,13 @@ func NewNodeAgent(r Resolver, cfg Config) (*NodeAgent, error) {
 	return &NodeAgent{resolve: r, cfg: cfg, plans: make(map[string]*Plan)}, nil
 }
 
+// Jobs returns the number of jobs whose plans the agent holds.
+func (a *NodeAgent) Jobs() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.plans)
+}
+
 // Spawn starts the agent actor under AgentName in system.
 func (a *NodeAgent) Spawn(system *actor.ActorSystem) (*actor.PID, error) {
 	return system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return a }), AgentName)
@@ -47,6 +54,12 @@ func AgentPID(address string) *actor.PID { return actor.NewPID(address, AgentNam
 
 // Receive implements actor.Actor.
 func (a *NodeAgent) Receive(c actor.Context) {
+	if r, ok := c.Message().(*protos.ReleaseJob); ok {
+		a.mu.Lock()
+		delete(a.plans, r.JobId)
+		a.mu.Unlock()
+		return
+	}
 	m, ok := c.Message().(*protos.DeployTask)
 	if !ok {
 		return

@@ -85,10 +85,10 @@ type Vertex struct {
 
 // Edge connects a producer vertex to one logical input (Gate) of a consumer.
 type Edge struct {
-	ID           int
-	Source       *Vertex
-	Target       *Vertex
-	Gate int
+	ID     int
+	Source *Vertex
+	Target *Vertex
+	Gate   int
 	// Output is the producer's output the edge carries: 0 for the main
 	// output, i for side output i.
 	Output       int

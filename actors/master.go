@@ -175,7 +175,7 @@ func (m *master) start(c actor.Context) {
 		d.JobId, d.JobName, d.JobArgs = m.jobID, m.dep.JobName, m.dep.JobArgs
 		c.Send(m.tasks[d.Chain][d.Subtask], &protos.StartTask{Deployment: d})
 	}
-	m.cfg.Logger.Info("job running", "job", m.plan.Graph.Name, "subtasks", m.total, "deploy", time.Since(m.startedAt).Round(time.Microsecond))
+	m.cfg.Logger.Debug("job running", "job", m.plan.Graph.Name, "subtasks", m.total, "deploy", time.Since(m.startedAt).Round(time.Microsecond))
 }
 
 func (m *master) complete(c actor.Context, err error) {
@@ -183,5 +183,10 @@ func (m *master) complete(c actor.Context, err error) {
 		return
 	}
 	m.done = true
+	// Agents forget the job's plan; their subtasks are stopped with the
+	// master.
+	for _, a := range m.dep.Agents {
+		c.Send(a, &protos.ReleaseJob{JobId: m.jobID})
+	}
 	m.result <- err
 }

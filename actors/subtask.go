@@ -266,8 +266,8 @@ func (t *subtask) process(a arrival) error {
 			return t.endInput()
 		}
 	case *protos.Barrier:
-		// Barriers are aligned by the checkpointing runtime; without it
-		// they only pass through.
+		// Checkpoint barriers are reserved for the checkpointing runtime;
+		// until it exists no source emits them and they are dropped.
 	}
 	return nil
 }

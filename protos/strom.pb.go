@@ -1047,6 +1047,52 @@ func (x *TaskFailed) GetError() string {
 	return ""
 }
 
+// ReleaseJob tells a node agent that a job ended, so it can drop the
+// job's plan.
+type ReleaseJob struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	JobId         string                 `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseJob) Reset() {
+	*x = ReleaseJob{}
+	mi := &file_strom_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseJob) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseJob) ProtoMessage() {}
+
+func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseJob.ProtoReflect.Descriptor instead.
+func (*ReleaseJob) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReleaseJob) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
 // CancelTask stops a subtask without finishing it.
 type CancelTask struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1056,7 +1102,7 @@ type CancelTask struct {
 
 func (x *CancelTask) Reset() {
 	*x = CancelTask{}
-	mi := &file_strom_proto_msgTypes[16]
+	mi := &file_strom_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1114,7 @@ func (x *CancelTask) String() string {
 func (*CancelTask) ProtoMessage() {}
 
 func (x *CancelTask) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[16]
+	mi := &file_strom_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1127,7 @@ func (x *CancelTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTask.ProtoReflect.Descriptor instead.
 func (*CancelTask) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{16}
+	return file_strom_proto_rawDescGZIP(), []int{17}
 }
 
 var File_strom_proto protoreflect.FileDescriptor
@@ -1170,7 +1216,10 @@ const file_strom_proto_rawDesc = "" +
 	"TaskFailed\x12\x14\n" +
 	"\x05chain\x18\x01 \x01(\x05R\x05chain\x12\x18\n" +
 	"\asubtask\x18\x02 \x01(\x05R\asubtask\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"\f\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\"#\n" +
+	"\n" +
+	"ReleaseJob\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\f\n" +
 	"\n" +
 	"CancelTaskB(Z&github.com/stromhq/strom/protos;protosb\x06proto3"
 
@@ -1186,7 +1235,7 @@ func file_strom_proto_rawDescGZIP() []byte {
 	return file_strom_proto_rawDescData
 }
 
-var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_strom_proto_goTypes = []any{
 	(*ChannelAddress)(nil),  // 0: strom.v1.ChannelAddress
 	(*RecordBatch)(nil),     // 1: strom.v1.RecordBatch
@@ -1204,20 +1253,21 @@ var file_strom_proto_goTypes = []any{
 	(*StartTask)(nil),       // 13: strom.v1.StartTask
 	(*TaskFinished)(nil),    // 14: strom.v1.TaskFinished
 	(*TaskFailed)(nil),      // 15: strom.v1.TaskFailed
-	(*CancelTask)(nil),      // 16: strom.v1.CancelTask
-	nil,                     // 17: strom.v1.TaskDeployment.JobArgsEntry
-	nil,                     // 18: strom.v1.DeployTask.JobArgsEntry
+	(*ReleaseJob)(nil),      // 16: strom.v1.ReleaseJob
+	(*CancelTask)(nil),      // 17: strom.v1.CancelTask
+	nil,                     // 18: strom.v1.TaskDeployment.JobArgsEntry
+	nil,                     // 19: strom.v1.DeployTask.JobArgsEntry
 }
 var file_strom_proto_depIdxs = []int32{
 	0,  // 0: strom.v1.InputChannel.address:type_name -> strom.v1.ChannelAddress
 	7,  // 1: strom.v1.InputChannel.sender:type_name -> strom.v1.ActorRef
 	0,  // 2: strom.v1.OutputChannel.address:type_name -> strom.v1.ChannelAddress
 	7,  // 3: strom.v1.OutputChannel.receiver:type_name -> strom.v1.ActorRef
-	17, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
+	18, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
 	7,  // 5: strom.v1.TaskDeployment.master:type_name -> strom.v1.ActorRef
 	8,  // 6: strom.v1.TaskDeployment.inputs:type_name -> strom.v1.InputChannel
 	9,  // 7: strom.v1.TaskDeployment.outputs:type_name -> strom.v1.OutputChannel
-	18, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
+	19, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
 	7,  // 9: strom.v1.TaskSpawned.task:type_name -> strom.v1.ActorRef
 	10, // 10: strom.v1.StartTask.deployment:type_name -> strom.v1.TaskDeployment
 	11, // [11:11] is the sub-list for method output_type
@@ -1238,7 +1288,7 @@ func file_strom_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strom_proto_rawDesc), len(file_strom_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -4,11 +4,11 @@
 // A job reads from sources, transforms records with typed functions and
 // writes to sinks:
 //
-//	env := stream.NewEnvironment(stream.WithParallelism(2))
-//	lines := stream.FromSource(env, "lines", file.Lines("in.txt"))
+//	env := stream.NewEnvironment(stream.WithParallelism(2), stream.WithMode(stream.Batch))
+//	lines := stream.FromSource(env, "lines", func() operators.Source[string] { return file.Lines("in.txt") }, true)
 //	words := stream.FlatMap(lines, "split", splitWords)
 //	counts := stream.Sum(stream.KeyBy(words, identity), "count", one)
-//	stream.SinkTo(counts, "out", file.NewSink("out.txt", format))
+//	stream.SinkTo(counts, "out", func() operators.Sink[stream.KV[string, int64]] { return file.NewSink("out.txt", format) })
 //	err := env.Execute(ctx)
 //
 // Functions are generic in their record types, so a stream of T carries
@@ -190,9 +190,12 @@ func (e *Environment) ExecuteOn(ctx context.Context, system *actor.ActorSystem, 
 	if err != nil {
 		return err
 	}
-	for _, edge := range p.Graph.Edges {
-		if edge.Source.Out != nil && !edge.Source.Out.HasCodec() {
-			return fmt.Errorf("job %q: operator %q emits records without a codec; set one with Codec to run on a cluster", p.Graph.Name, edge.Source.Name)
+	// Only records that leave a chain may cross nodes.
+	for _, c := range p.Chains {
+		for _, edge := range c.Outputs {
+			if !edge.Type().HasCodec() {
+				return fmt.Errorf("job %q: operator %q emits records without a codec; set one with Codec to run on a cluster", p.Graph.Name, edge.Source.Name)
+			}
 		}
 	}
 	return actors.Execute(ctx, system, p, dep, e.cfg)
