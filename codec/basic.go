@@ -112,9 +112,14 @@ func (c varintCodec[I]) decodeBatch(src []byte, vs []I, n int) ([]I, int, error)
 	vs = slices.Grow(vs, n)
 	off := 0
 	for i := range n {
-		v, k, err := c.Decode(src[off:])
-		if err != nil {
-			return vs, 0, batchValueErr(i, n, err)
+		u, k := uvarint(src[off:])
+		if k <= 0 {
+			return vs, 0, batchValueErr(i, n, uvarintErr(k))
+		}
+		x := int64(u>>1) ^ -int64(u&1)
+		v := I(x)
+		if int64(v) != x {
+			return vs, 0, batchValueErr(i, n, errIntRange)
 		}
 		vs = append(vs, v)
 		off += k
@@ -155,9 +160,13 @@ func (c uvarintCodec[U]) decodeBatch(src []byte, vs []U, n int) ([]U, int, error
 	vs = slices.Grow(vs, n)
 	off := 0
 	for i := range n {
-		v, k, err := c.Decode(src[off:])
-		if err != nil {
-			return vs, 0, batchValueErr(i, n, err)
+		x, k := uvarint(src[off:])
+		if k <= 0 {
+			return vs, 0, batchValueErr(i, n, uvarintErr(k))
+		}
+		v := U(x)
+		if uint64(v) != x {
+			return vs, 0, batchValueErr(i, n, errIntRange)
 		}
 		vs = append(vs, v)
 		off += k

@@ -58,17 +58,10 @@ func DecodeBatch[T any](c Codec[T], src []byte, vs []T) ([]T, error) {
 	if m, ok := c.(minLener); ok {
 		minLen = m.minEncodedLen()
 	}
-	var limit uint64
-	switch {
-	case minLen > 0:
-		limit = uint64(rest / minLen)
-	case unsafe.Sizeof(*new(T)) == 0:
-		// Values without bytes and without memory: any count fits.
-		limit = uint64(math.MaxInt - len(vs))
-	default:
-		// Values that may encode to nothing but occupy memory: do not let a
-		// few bytes of input ask for unbounded memory.
-		limit = uint64(rest)
+	size := unsafe.Sizeof(*new(T))
+	limit := countLimit(rest, minLen, size)
+	if size == 0 {
+		limit = min(limit, uint64(math.MaxInt-len(vs)))
 	}
 	if count > limit {
 		return vs, fmt.Errorf("decode batch: %w", errCountExceedsLen)
@@ -109,6 +102,26 @@ func decodeEach[T any](c Codec[T], src []byte, vs []T, n int) ([]T, int, error) 
 		off += k
 	}
 	return vs, off, nil
+}
+
+// zeroLenBudget is how much memory elements that encode to no bytes at all
+// (structs of only blank fields) may claim beyond one element per input byte.
+const zeroLenBudget = 1 << 20
+
+// countLimit returns the largest element count that rest bytes of input can
+// announce for elements of at least minLen encoded bytes and size bytes of
+// memory, so that no allocation outgrows what a valid input of that length
+// could ask for.
+func countLimit(rest, minLen int, size uintptr) uint64 {
+	switch {
+	case minLen > 0:
+		return uint64(rest / minLen)
+	case size == 0:
+		// Nothing to encode and nothing to allocate: any count fits.
+		return math.MaxInt
+	default:
+		return uint64(max(rest, zeroLenBudget/int(size)))
+	}
 }
 
 // batchValueErr annotates a value's decoding error with its position.

@@ -16,7 +16,7 @@
 //
 //	bool              1 byte: 0x00 false, 0x01 true
 //	int, int8…int64   zigzag varint (time.Duration too: nanoseconds)
-//	uint, uint8…64    uvarint
+//	uint, uint8…64    uvarint (but []byte and [N]byte carry raw bytes)
 //	float32, float64  4 or 8 bytes of IEEE-754 bits, little endian
 //	complex64/128     real part, then imaginary part, as two floats
 //	string, []byte    uvarint byte length, then the bytes
@@ -31,17 +31,19 @@
 //	struct            the fields in declaration order, exported and
 //	                  unexported alike; blank (_) fields are skipped.
 //	                  No names or tags: the layout is the schema
-//	proto.Message     uvarint length, then deterministic proto.Marshal bytes
+//	proto.Message     uvarint length, then deterministic proto.Marshal bytes;
+//	                  inside composites, after the *T nil marker
 //	batch             uvarint count, then the values back to back
 //
 // A batch of int64s, AppendBatch(Int64(), nil, []int64{1, -2, 300}):
 //
-//	┌───────┬──────┬──────┬───────────┐
-//	│ 0x03  │ 0x02 │ 0x03 │ 0xd8 0x04 │
-//	└───────┴──────┴──────┴───────────┘
-//	 count=3    1     -2       300
+//	┌──────┬──────┬──────┬───────────┐
+//	│ 0x03 │ 0x02 │ 0x03 │ 0xd8 0x04 │
+//	└──────┴──────┴──────┴───────────┘
+//	 count    1     -2        300
 //
-// A struct, Point{X: 1, Y: -1, Tag: "hi"} with type Point struct{ X, Y int32; Tag string }:
+// A struct value Point{X: 1, Y: -1, Tag: "hi"} of
+// type Point struct{ X, Y int32; Tag string }:
 //
 //	┌──────┬──────┬──────┬───────────┐
 //	│ 0x02 │ 0x01 │ 0x02 │ 0x68 0x69 │
@@ -64,8 +66,10 @@
 // marker bytes other than 0 and 1, values out of range for their type, map
 // entries out of order or repeated, and trailing bytes after a batch are all
 // rejected with an error wrapping ErrCorrupt. Length and count prefixes are
-// checked against the remaining input before anything is allocated, and no
-// input makes a decoder panic.
+// checked against the remaining input before anything is allocated, nesting
+// deeper than 10000 pointers, slices and maps is rejected, and no input makes
+// a decoder panic. Encoders do not detect cycles: encoding a pointer cycle
+// recurses until the stack overflows.
 package codec
 
 import (

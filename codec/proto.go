@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -40,9 +41,10 @@ func Proto[T proto.Message]() Codec[T] {
 // newProtoCodec returns the codec for a pointer type T implementing
 // proto.Message.
 func newProtoCodec[T any]() (Codec[T], error) {
-	mt, err := messageTypeOf(reflect.TypeFor[T]())
+	t := reflect.TypeFor[T]()
+	mt, err := messageTypeOf(t)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("codec: unsupported type %v: %w", t, err)
 	}
 	return protoCodec[T]{mt: mt}, nil
 }
@@ -51,16 +53,16 @@ func newProtoCodec[T any]() (Codec[T], error) {
 // message implementations that cannot describe themselves without a value.
 func messageTypeOf(t reflect.Type) (mt protoreflect.MessageType, err error) {
 	if t.Kind() != reflect.Pointer {
-		return nil, fmt.Errorf("codec: unsupported type %v: protobuf messages must be pointers", t)
+		return nil, errors.New("protobuf messages must be pointers")
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			mt, err = nil, fmt.Errorf("codec: unsupported type %v: cannot determine protobuf message type: %v", t, r)
+			mt, err = nil, fmt.Errorf("cannot determine protobuf message type: %v", r)
 		}
 	}()
 	mt = reflect.New(t.Elem()).Interface().(proto.Message).ProtoReflect().Type()
 	if got := reflect.TypeOf(mt.New().Interface()); got != t {
-		return nil, fmt.Errorf("codec: unsupported type %v: its protobuf message type creates %v", t, got)
+		return nil, fmt.Errorf("its protobuf message type creates %v", got)
 	}
 	return mt, nil
 }

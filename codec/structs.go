@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"reflect"
@@ -184,8 +185,12 @@ type builder struct {
 // unsupported reports that t, found at path inside the root type, cannot be
 // encoded.
 func (b *builder) unsupported(t reflect.Type, path, reason string) error {
-	if path == "" {
+	if t == b.root {
 		return fmt.Errorf("codec: unsupported type %v: %s", t, reason)
+	}
+	if path == "" {
+		// Pointers keep the path: this is what the root points to.
+		path = "value"
 	}
 	return fmt.Errorf("codec: unsupported type %v: %s has type %v: %s", b.root, path, t, reason)
 }
@@ -205,7 +210,7 @@ func (b *builder) build(t reflect.Type, path string) (*typeCodec, error) {
 
 // fill sets c's opcode and children for type t.
 func (b *builder) fill(c *typeCodec, t reflect.Type, path string) error {
-	if t.Implements(protoMessageType) {
+	if t.Kind() == reflect.Pointer && t.Implements(protoMessageType) {
 		mt, err := messageTypeOf(t)
 		if err != nil {
 			return b.unsupported(t, path, err.Error())
@@ -392,41 +397,78 @@ func (c *typeCodec) flatten() {
 	c.fields = fields
 }
 
-// enc appends the encoding of the value at p.
+// enc appends the encoding of the value at p. The hot cases (structs and
+// scalars) stay in this small function; the rest live in encOther so that
+// enc's stack frame stays small for the per-field recursion.
 func (c *typeCodec) enc(dst []byte, p unsafe.Pointer) []byte {
+	switch c.op {
+	case opStruct:
+		for i := range c.fields {
+			f := &c.fields[i]
+			fp := unsafe.Add(p, f.off)
+			// Inline the commonest field types; the rest recurse.
+			switch f.c.op {
+			case opInt64:
+				dst = appendVarint(dst, *(*int64)(fp))
+			case opString:
+				dst = appendString(dst, *(*string)(fp))
+			case opFloat64:
+				dst = appendFloat64(dst, *(*float64)(fp))
+			default:
+				dst = f.c.enc(dst, fp)
+			}
+		}
+		return dst
+	case opInt8, opInt16, opInt32, opInt64, opUint8, opUint16, opUint32, opUint64:
+		return appendUvarint(dst, loadUvarint(c.op, p))
+	case opString:
+		return appendString(dst, *(*string)(p))
+	case opFloat64:
+		return appendFloat64(dst, *(*float64)(p))
+	case opBool:
+		return appendBool(dst, *(*bool)(p))
+	}
+	return c.encOther(dst, p)
+}
+
+// loadUvarint loads the integer at p and maps it to the uvarint that encodes
+// it: zigzag for signed types, as is for unsigned ones.
+func loadUvarint(o op, p unsafe.Pointer) uint64 {
+	var x int64
+	switch o {
+	case opInt8:
+		x = int64(*(*int8)(p))
+	case opInt16:
+		x = int64(*(*int16)(p))
+	case opInt32:
+		x = int64(*(*int32)(p))
+	case opInt64:
+		x = *(*int64)(p)
+	case opUint8:
+		return uint64(*(*uint8)(p))
+	case opUint16:
+		return uint64(*(*uint16)(p))
+	case opUint32:
+		return uint64(*(*uint32)(p))
+	default:
+		return *(*uint64)(p)
+	}
+	return uint64(x<<1) ^ uint64(x>>63)
+}
+
+// encOther appends the encoding of the value at p for the less common ops.
+func (c *typeCodec) encOther(dst []byte, p unsafe.Pointer) []byte {
 	switch c.op {
 	case opZero:
 		return dst
-	case opBool:
-		return appendBool(dst, *(*bool)(p))
-	case opInt8:
-		return appendVarint(dst, int64(*(*int8)(p)))
-	case opInt16:
-		return appendVarint(dst, int64(*(*int16)(p)))
-	case opInt32:
-		return appendVarint(dst, int64(*(*int32)(p)))
-	case opInt64:
-		return appendVarint(dst, *(*int64)(p))
-	case opUint8:
-		return appendUvarint(dst, uint64(*(*uint8)(p)))
-	case opUint16:
-		return appendUvarint(dst, uint64(*(*uint16)(p)))
-	case opUint32:
-		return appendUvarint(dst, uint64(*(*uint32)(p)))
-	case opUint64:
-		return appendUvarint(dst, *(*uint64)(p))
 	case opFloat32:
 		return appendFloat32(dst, *(*float32)(p))
-	case opFloat64:
-		return appendFloat64(dst, *(*float64)(p))
 	case opComplex64:
 		v := *(*complex64)(p)
 		return appendFloat32(appendFloat32(dst, real(v)), imag(v))
 	case opComplex128:
 		v := *(*complex128)(p)
 		return appendFloat64(appendFloat64(dst, real(v)), imag(v))
-	case opString:
-		return appendString(dst, *(*string)(p))
 	case opBytes:
 		return appendBytes(dst, *(*[]byte)(p))
 	case opTime:
@@ -438,12 +480,6 @@ func (c *typeCodec) enc(dst []byte, p unsafe.Pointer) []byte {
 		}
 		msg := reflect.NewAt(c.typ.Elem(), m).Interface().(proto.Message)
 		return appendProto(append(dst, 1), msg)
-	case opStruct:
-		for i := range c.fields {
-			f := &c.fields[i]
-			dst = f.c.enc(dst, unsafe.Add(p, f.off))
-		}
-		return dst
 	case opArray:
 		for i := range c.n {
 			dst = c.elem.enc(dst, unsafe.Add(p, uintptr(i)*c.elem.size))
@@ -475,8 +511,57 @@ func (c *typeCodec) enc(dst []byte, p unsafe.Pointer) []byte {
 
 // dec decodes one value from the front of src into the memory at p, which it
 // overwrites entirely (blank struct fields excepted), and returns the bytes
-// consumed. depth counts the pointers, slices and maps already descended.
+// consumed. depth counts the pointers, slices and maps already descended. As
+// with enc, the hot cases stay here and the rest live in decOther.
 func (c *typeCodec) dec(src []byte, p unsafe.Pointer, depth int) (int, error) {
+	if c.op != opStruct {
+		return c.decOther(src, p, depth)
+	}
+	off := 0
+	for i := range c.fields {
+		f := &c.fields[i]
+		fp := unsafe.Add(p, f.off)
+		// Inline the commonest field types; the rest recurse.
+		switch f.c.op {
+		case opInt64:
+			if off < len(src) && src[off] < 0x80 {
+				u := uint64(src[off])
+				*(*int64)(fp) = int64(u>>1) ^ -int64(u&1)
+				off++
+				continue
+			}
+			u, n := uvarint(src[off:])
+			if n <= 0 {
+				return 0, uvarintErr(n)
+			}
+			*(*int64)(fp) = int64(u>>1) ^ -int64(u&1)
+			off += n
+		case opString:
+			s, n, err := readString(src[off:])
+			if err != nil {
+				return 0, err
+			}
+			*(*string)(fp) = s
+			off += n
+		case opFloat64:
+			if len(src)-off < 8 {
+				return 0, errTruncated
+			}
+			*(*float64)(fp) = math.Float64frombits(binary.LittleEndian.Uint64(src[off:]))
+			off += 8
+		default:
+			n, err := f.c.dec(src[off:], fp, depth)
+			if err != nil {
+				return 0, err
+			}
+			off += n
+		}
+	}
+	return off, nil
+}
+
+// decOther decodes the less common ops for dec.
+func (c *typeCodec) decOther(src []byte, p unsafe.Pointer, depth int) (int, error) {
 	switch c.op {
 	case opZero:
 		return 0, nil
@@ -572,17 +657,6 @@ func (c *typeCodec) dec(src []byte, p unsafe.Pointer, depth int) (int, error) {
 		return n, err
 	case opProto:
 		return c.decProto(src, p)
-	case opStruct:
-		off := 0
-		for i := range c.fields {
-			f := &c.fields[i]
-			n, err := f.c.dec(src[off:], unsafe.Add(p, f.off), depth)
-			if err != nil {
-				return 0, err
-			}
-			off += n
-		}
-		return off, nil
 	case opArray:
 		off := 0
 		for i := range c.n {
@@ -660,22 +734,8 @@ func (c *typeCodec) decSlice(src []byte, p unsafe.Pointer, depth int) (int, erro
 		return off, nil
 	}
 	e := c.elem
-	rest := len(src) - off
-	switch {
-	case e.minLen > 0:
-		if count > uint64(rest/e.minLen) {
-			return 0, errCountExceedsLen
-		}
-	case e.size == 0:
-		if count > math.MaxInt {
-			return 0, errCountExceedsLen
-		}
-	default:
-		// Elements that encode to nothing yet take memory (structs with only
-		// blank fields): bound the count by the input so the allocation is.
-		if count > uint64(rest) {
-			return 0, errCountExceedsLen
-		}
+	if count > countLimit(len(src)-off, e.minLen, e.size) {
+		return 0, errCountExceedsLen
 	}
 	n := int(count)
 	data := c.makeSlice(n)

@@ -83,6 +83,7 @@ type (
 		Nil *wrapperspb.StringValue
 	}
 	onlyBlank struct{ _ int64 }
+	myTime    time.Time
 )
 
 func sampleRecord() record {
@@ -149,7 +150,7 @@ func TestStructRoundTrip(t *testing.T) {
 		{"map/time-keys", rt(map[time.Time]int{time.Unix(5, 0).UTC(): 1, {}: 2})},
 		{"map/large", rt(func() map[int32]string {
 			m := make(map[int32]string)
-			for i := range int32(2000) {
+			for i := range int32(300) {
 				m[i*7919] = strings.Repeat("v", int(i%7))
 			}
 			return m
@@ -158,6 +159,7 @@ func TestStructRoundTrip(t *testing.T) {
 		{"named/label", rt(label("x"))},
 		{"named/rawBytes", rt(rawBytes{1, 2})},
 		{"named/celsius", rt(celsius(-40))},
+		{"named/time", rt(myTime(time.Unix(1e9, 1).UTC()))},
 		{"complex128", rt(complex(1.0, -1.0))},
 		{"complex64", rt(complex64(complex(2.5, 0)))},
 		{"empty-struct", rt(struct{}{})},
@@ -375,4 +377,22 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestZeroSizeHugeCounts checks that huge counts of zero-size values, which
+// cost neither input nor memory, decode without trouble.
+func TestZeroSizeHugeCounts(t *testing.T) {
+	huge := Uint64().Append(nil, 1<<62)
+	sc := mustFor[[]struct{}](t)
+	got, n, err := sc.Decode(huge)
+	if err != nil || n != len(huge) || len(got) != 1<<62 {
+		t.Fatalf("Decode = len %d, %d, %v", len(got), n, err)
+	}
+	if enc := sc.Append(nil, got); string(enc) != string(huge) {
+		t.Fatalf("re-encoding = % x", enc)
+	}
+	vs, err := DecodeBatch(mustFor[struct{}](t), huge, nil)
+	if err != nil || len(vs) != 1<<62 {
+		t.Fatalf("DecodeBatch = len %d, %v", len(vs), err)
+	}
 }

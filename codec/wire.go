@@ -38,7 +38,7 @@ func corrupt(msg string) error {
 
 // appendUvarint appends x as a minimal little-endian base-128 varint.
 func appendUvarint(dst []byte, x uint64) []byte {
-	if x < 0x80 {
+	if x < 1<<7 {
 		return append(dst, byte(x))
 	}
 	return appendUvarintSlow(dst, x)
@@ -63,29 +63,59 @@ func readUvarint(src []byte) (uint64, int, error) {
 	if len(src) > 0 && src[0] < 0x80 {
 		return uint64(src[0]), 1, nil
 	}
-	return readUvarintSlow(src)
+	x, n := uvarint(src)
+	if n <= 0 {
+		return 0, 0, uvarintErr(n)
+	}
+	return x, n, nil
 }
 
-func readUvarintSlow(src []byte) (uint64, int, error) {
+// Failure codes of uvarint.
+const (
+	uvarintTruncated  = 0
+	uvarintOverflow   = -1
+	uvarintNonMinimal = -2
+)
+
+// uvarint decodes a minimal uvarint from the front of src and returns it with
+// its length, or a length <= 0 giving the failure code. It reports errors as
+// plain integers to stay cheap in the hot decoding loops.
+func uvarint(src []byte) (uint64, int) {
 	var x uint64
-	var shift uint
-	for i, b := range src {
-		if i == binary.MaxVarintLen64 {
-			return 0, 0, errVarintOverflow
-		}
+	for i := 0; i < len(src) && i < binary.MaxVarintLen64; i++ {
+		b := src[i]
 		if b < 0x80 {
-			if i == binary.MaxVarintLen64-1 && b > 1 {
-				return 0, 0, errVarintOverflow
+			if i == binary.MaxVarintLen64-1 && b > 1 || b == 0 && i > 0 {
+				return 0, uvarintBad(b)
 			}
-			if b == 0 && i > 0 {
-				return 0, 0, errVarintLong
-			}
-			return x | uint64(b)<<shift, i + 1, nil
+			return x | uint64(b)<<(7*i), i + 1
 		}
-		x |= uint64(b&0x7f) << shift
-		shift += 7
+		x |= uint64(b&0x7f) << (7 * i)
 	}
-	return 0, 0, errTruncated
+	if len(src) >= binary.MaxVarintLen64 {
+		return 0, uvarintOverflow
+	}
+	return 0, uvarintTruncated
+}
+
+// uvarintBad returns the failure code for a terminating byte b that is out of
+// place: zero (non-minimal) or too large for the tenth byte.
+func uvarintBad(b byte) int {
+	if b == 0 {
+		return uvarintNonMinimal
+	}
+	return uvarintOverflow
+}
+
+// uvarintErr turns a failure code of uvarint into its error.
+func uvarintErr(code int) error {
+	switch code {
+	case uvarintOverflow:
+		return errVarintOverflow
+	case uvarintNonMinimal:
+		return errVarintLong
+	}
+	return errTruncated
 }
 
 // readVarint decodes a zigzag varint from the front of src.
