@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/stromhq/strom/stream/cli"
 	"io"
 	"os"
 	"os/signal"
@@ -29,7 +30,7 @@ suites:
 func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return usageError{errors.New("bench: name a suite")}
+		return cli.UsageError{Err: errors.New("bench: name a suite")}
 	}
 	switch args[0] {
 	case "micro":
@@ -39,9 +40,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	if strings.HasPrefix(args[0], "-") {
-		return usageError{fmt.Errorf("bench: name a suite before flags, not %q (strom bench -h lists suites)", args[0])}
+		return cli.UsageError{Err: fmt.Errorf("bench: name a suite before flags, not %q (strom bench -h lists suites)", args[0])}
 	}
-	return usageError{fmt.Errorf("bench: no suite named %q (strom bench -h lists suites)", args[0])}
+	return cli.UsageError{Err: fmt.Errorf("bench: no suite named %q (strom bench -h lists suites)", args[0])}
 }
 
 // microReport is the JSON object `strom bench micro --json` prints.
@@ -73,22 +74,22 @@ func benchMicro(args []string, stdout, stderr io.Writer) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return usageError{err}
+		return cli.UsageError{Err: err}
 	}
 	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("bench micro: unexpected argument %q", fs.Arg(0))}
+		return cli.UsageError{Err: fmt.Errorf("bench micro: unexpected argument %q", fs.Arg(0))}
 	}
 	switch {
 	case *records < 1:
-		return usageError{fmt.Errorf("--records %d: must be at least 1", *records)}
+		return cli.UsageError{Err: fmt.Errorf("--records %d: must be at least 1", *records)}
 	case *repeat < 1:
-		return usageError{fmt.Errorf("--repeat %d: must be at least 1", *repeat)}
+		return cli.UsageError{Err: fmt.Errorf("--repeat %d: must be at least 1", *repeat)}
 	case *par < 1:
-		return usageError{fmt.Errorf("--parallelism %d: must be at least 1", *par)}
+		return cli.UsageError{Err: fmt.Errorf("--parallelism %d: must be at least 1", *par)}
 	case *keys < 1:
-		return usageError{fmt.Errorf("--keys %d: must be at least 1", *keys)}
+		return cli.UsageError{Err: fmt.Errorf("--keys %d: must be at least 1", *keys)}
 	case *batch < 0:
-		return usageError{fmt.Errorf("--batch-size %d: must not be negative", *batch)}
+		return cli.UsageError{Err: fmt.Errorf("--batch-size %d: must not be negative", *batch)}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -97,7 +98,7 @@ func benchMicro(args []string, stdout, stderr io.Writer) error {
 	results, err := bench.RunMicro(ctx, bench.MicroConfig{
 		Records: *records, Repeat: *repeat, Parallelism: *par, Keys: *keys, BatchSize: *batch,
 		Progress: func(r bench.Result) {
-			fmt.Fprintf(stderr, "  %-14s strom %s/s  baseline %s/s  ratio %.3f\n", r.Name(), human(r.Strom.RecordsPerSec), human(r.Baseline.RecordsPerSec), r.Ratio)
+			fmt.Fprintf(stderr, "  %-14s strom %s/s  baseline %s/s  ratio %.3f\n", r.Name(), cli.FormatRate(r.Strom.RecordsPerSec), cli.FormatRate(r.Baseline.RecordsPerSec), r.Ratio)
 		},
 	})
 	if err != nil {
@@ -125,8 +126,8 @@ func printMicro(w io.Writer, results []bench.Result) error {
 	fmt.Fprintln(tw, "workload\trecords\tstrom rec/s\tbaseline rec/s\tratio\tstrom rec/CPU-s\tbaseline rec/CPU-s\tCPU ratio\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%.3f\t%s\t%s\t%.3f\t\n", r.Name(), r.Records,
-			human(r.Strom.RecordsPerSec), human(r.Baseline.RecordsPerSec), r.Ratio,
-			human(r.Strom.RecordsPerCPUSec), human(r.Baseline.RecordsPerCPUSec), r.CPURatio)
+			cli.FormatRate(r.Strom.RecordsPerSec), cli.FormatRate(r.Baseline.RecordsPerSec), r.Ratio,
+			cli.FormatRate(r.Strom.RecordsPerCPUSec), cli.FormatRate(r.Baseline.RecordsPerCPUSec), r.CPURatio)
 	}
 	return tw.Flush()
 }

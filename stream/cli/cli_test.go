@@ -1,7 +1,10 @@
-package main
+package cli_test
 
 import (
 	"bytes"
+
+	_ "github.com/stromhq/strom/examples/jobs"
+	"github.com/stromhq/strom/stream/cli"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,7 +14,7 @@ import (
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
 	var o, e bytes.Buffer
-	code = Main(args, &o, &e)
+	code = cli.Main(args, &o, &e)
 	return code, o.String(), e.String()
 }
 

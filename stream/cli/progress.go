@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -37,7 +37,7 @@ func startProgress(w io.Writer, m *actors.Metrics, every time.Duration) *progres
 					bp = 100 * float64(s.SourceBackpressure-last.SourceBackpressure) / (dt * float64(time.Second) * float64(s.Sources))
 				}
 				fmt.Fprintf(w, "progress: %6.1fs  %s events/s  %d events  sinks got %d  backpressure %3.0f%%\n",
-					now.Sub(start).Seconds(), human(rate), s.SourceRecords, s.SinkRecords, min(bp, 100))
+					now.Sub(start).Seconds(), FormatRate(rate), s.SourceRecords, s.SinkRecords, min(bp, 100))
 				last, lastAt = s, now
 			}
 		}
@@ -50,8 +50,8 @@ func (r *progressReporter) stop() {
 	r.wg.Wait()
 }
 
-// human formats a rate with a k/M suffix.
-func human(v float64) string {
+// FormatRate formats a rate with a k/M suffix.
+func FormatRate(v float64) string {
 	switch {
 	case v >= 1e6:
 		return fmt.Sprintf("%.2fM", v/1e6)
