@@ -11,7 +11,9 @@ type config struct {
 	count int64
 	rate  float64
 	ts    func(i int64) int64
-	clock func() time.Time
+	// timestamps is true when Timestamps set ts.
+	timestamps bool
+	clock      func() time.Time
 }
 
 func defaultConfig() config {
@@ -40,6 +42,7 @@ func Rate(perSecond float64) Option {
 // carry operators.NoTimestamp.
 func Timestamps(fn func(i int64) int64) Option {
 	return func(c *config) {
+		c.timestamps = fn != nil
 		if fn == nil {
 			fn = noTimestamp
 		}

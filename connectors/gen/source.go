@@ -77,10 +77,22 @@ func (s *Source[T]) Poll(b *operators.Batch[T], max int) (operators.PollResult, 
 	}
 	b.Values = slices.Grow(b.Values, int(n))
 	b.Times = slices.Grow(b.Times, int(n))
+	first := s.next
 	for range n {
 		b.Values = append(b.Values, s.fn(s.next))
-		b.Times = append(b.Times, s.cfg.ts(s.next))
 		s.next += s.step
+	}
+	if s.cfg.timestamps {
+		for i := first; i < s.next; i += s.step {
+			b.Times = append(b.Times, s.cfg.ts(i))
+		}
+	} else {
+		// No event time: fill without a call per record.
+		start := len(b.Times)
+		b.Times = b.Times[:start+int(n)]
+		for i := start; i < len(b.Times); i++ {
+			b.Times[i] = operators.NoTimestamp
+		}
 	}
 	s.done = s.exhausted()
 	return operators.PollResult{Done: s.done}, nil
