@@ -10,8 +10,41 @@ import (
 // Subtasks update their own TaskMetrics with atomics; readers take a
 // Snapshot from any goroutine.
 type Metrics struct {
-	mu    sync.Mutex
-	tasks []*TaskMetrics
+	mu       sync.Mutex
+	tasks    []*TaskMetrics
+	counters map[string]*atomic.Int64
+}
+
+// Counter returns the job-wide counter name, creating it at zero.
+func (m *Metrics) Counter(name string) *atomic.Int64 {
+	if m == nil {
+		return new(atomic.Int64)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.counters[name]
+	if c == nil {
+		if m.counters == nil {
+			m.counters = make(map[string]*atomic.Int64)
+		}
+		c = new(atomic.Int64)
+		m.counters[name] = c
+	}
+	return c
+}
+
+// Counters returns the current value of every counter.
+func (m *Metrics) Counters() map[string]int64 {
+	out := map[string]int64{}
+	if m == nil {
+		return out
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for name, c := range m.counters {
+		out[name] = c.Load()
+	}
+	return out
 }
 
 // TaskMetrics are the counters of one subtask.

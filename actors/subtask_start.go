@@ -127,7 +127,7 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 			Operator: v.Name, OperatorID: v.UID, Subtask: t.index, Parallelism: v.Parallelism,
 			MaxParallelism: g.MaxParallelism, BatchMode: g.BatchMode,
 			Logger: t.log.With("operator", v.Name),
-			Clock:  t.cfg.Clock, MarkIdle: t.markIdle,
+			Clock:  t.cfg.Clock, MarkIdle: t.markIdle, Counter: t.cfg.Metrics.Counter,
 		}
 		if pt, ok := t.ops[i].(operators.ProcessingTimer); ok {
 			t.timers = append(t.timers, pt)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // Operator is the lifecycle of one operator instance inside a subtask, seen
@@ -46,11 +47,24 @@ type TaskContext struct {
 	// Clock tells processing time. It is the wall clock unless a test
 	// injects a virtual one.
 	Clock Clock
+	// Counter returns the job-wide counter of the given name, shared by
+	// all subtasks in the process (for example "rejected" or "late"
+	// records). Operators count what users need to see at the end of a
+	// job; the strom command prints non-zero counters.
+	Counter func(name string) *atomic.Int64
 	// MarkIdle, set by the runtime, tells downstream that this subtask
 	// will emit no records and no watermarks for a while (idle=true), so
 	// that its channels do not hold event time back, or that it is active
 	// again. Only sources and watermark generators call it.
 	MarkIdle func(idle bool)
+}
+
+// Count adds n to the counter name of ctx; a context without counters
+// (an operator driven by a test) counts nothing.
+func (ctx *TaskContext) Count(name string, n int64) {
+	if ctx != nil && ctx.Counter != nil {
+		ctx.Counter(name).Add(n)
+	}
 }
 
 // Clock tells processing time in milliseconds since the Unix epoch.

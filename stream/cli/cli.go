@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -170,6 +171,17 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	s := metrics.Snapshot()
 	wall := time.Since(start)
 	fmt.Fprintf(stderr, "%s: %d records from sources in %v (%s/s)\n", job.Name, s.SourceRecords, wall.Round(time.Millisecond), FormatRate(float64(s.SourceRecords)/wall.Seconds()))
+	counters := metrics.Counters()
+	names := make([]string, 0, len(counters))
+	for name := range counters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if counters[name] != 0 {
+			fmt.Fprintf(stderr, "%s: %s records: %d\n", job.Name, name, counters[name])
+		}
+	}
 	if errors.Is(err, actors.ErrCancelled) && ctx.Err() != nil {
 		// Stopped by --duration or a signal: a normal end for a stream.
 		return nil
