@@ -177,13 +177,10 @@ func (s *DataStream[T]) input() inputStream {
 	return inputStream{from: s.from, part: s.part, keyHash: s.keyHash}
 }
 
-// FromSource adds a source. bounded tells whether its input ends.
-func FromSource[T any](env *Environment, name string, src func() operators.Source[T], bounded bool) *DataStream[T] {
-	v := env.graph.AddVertex(&actors.Vertex{Name: name, UID: name, Parallelism: env.parallelism, Out: streamType[T](), Bounded: bounded})
-	v.NewSource = func(out any) (operators.SourceTask, error) {
-		return &operators.SourceOperator[T]{Source: src(), Out: out.(operators.Input[T])}, nil
-	}
-	return &DataStream[T]{env: env, from: []port{{v: v}}}
+// FromSource adds a source. bounded tells whether its input ends. Options
+// configure it further: WithWatermarks gives its records event time.
+func FromSource[T any](env *Environment, name string, src func() operators.Source[T], bounded bool, opts ...SourceOption[T]) *DataStream[T] {
+	return newSourceVertex(env, name, src, bounded, opts)
 }
 
 // Map applies fn to every record.

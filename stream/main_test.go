@@ -13,5 +13,7 @@ import (
 // second; messages in flight when a job stops (a last credit grant) become
 // dead letters and start it.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"))
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
+		goleak.Cleanup(func(int) { cleanupNodes() }))
 }

