@@ -1,88 +1,243 @@
 package operators
 
 // KeyedContext is what a keyed process function sees of the record it is
-// processing.
+// processing: its key, its timestamp, the timers of its key and the side
+// outputs. It belongs to the operator and is valid only during the call
+// that receives it.
 type KeyedContext[K comparable] struct {
-	key       K
+	timers    *keyedTimers[K]
 	timestamp int64
-	watermark int64
-	task      *TaskContext
+	// emit is the timestamp of records emitted now.
+	emit  int64
+	sides *SideOutputs
 }
 
 // Key returns the key of the current record.
-func (c *KeyedContext[K]) Key() K { return c.key }
+func (c *KeyedContext[K]) Key() K { return c.timers.key }
 
 // Timestamp returns the event timestamp of the current record, or
 // NoTimestamp.
 func (c *KeyedContext[K]) Timestamp() int64 { return c.timestamp }
 
-// CurrentWatermark returns the subtask's current event time.
-func (c *KeyedContext[K]) CurrentWatermark() int64 { return c.watermark }
+// CurrentWatermark returns the subtask's event time.
+func (c *KeyedContext[K]) CurrentWatermark() int64 { return c.timers.watermark }
+
+// TimerService returns the timer service bound to the current key.
+func (c *KeyedContext[K]) TimerService() TimerService { return c.timers }
 
 // Task returns the task context of the operator.
-func (c *KeyedContext[K]) Task() *TaskContext { return c.task }
+func (c *KeyedContext[K]) Task() *TaskContext { return c.timers.task }
+
+// SideOutputTarget implements SideOutputContext.
+func (c *KeyedContext[K]) SideOutputTarget() (*SideOutputs, int64) { return c.sides, c.emit }
+
+// OnTimerContext is what a keyed function sees of the timer that fired:
+// its key (Key), its time (Timestamp) and its time domain, with the timer
+// service and side outputs of a KeyedContext.
+type OnTimerContext[K comparable] struct {
+	KeyedContext[K]
+	domain TimeDomain
+}
+
+// TimeDomain returns whether the timer fired on event or processing time.
+func (c *OnTimerContext[K]) TimeDomain() TimeDomain { return c.domain }
+
+// TimerFunction is implemented by keyed functions that act on timers
+// (KeyedProcessFunction, KeyedCoProcessFunction). OnTimer is called for
+// every timer that fires, with its time ts. Records it emits, to the main
+// output or to side outputs, carry ts for an event-time timer, as in Flink,
+// and NoTimestamp for a processing-time timer.
+type TimerFunction[K comparable, OUT any] interface {
+	OnTimer(ctx *OnTimerContext[K], ts int64, out Collector[OUT]) error
+}
 
 // KeyedProcessFunction handles the records of a keyed stream one at a time,
-// with the record's key at hand.
+// with the record's key, timestamp and timers at hand. Records it emits
+// carry the timestamp of the input record. It may also implement
+// TimerFunction to act on timers, and Open(*TaskContext) error and Close()
+// error.
 type KeyedProcessFunction[K comparable, IN, OUT any] interface {
 	ProcessElement(ctx *KeyedContext[K], v IN, out Collector[OUT]) error
 }
 
-// KeyedProcess runs a KeyedProcessFunction.
+// KeyedProcessFunc adapts a function to a KeyedProcessFunction; it has no
+// OnTimer, so timers it registers fire without effect.
+type KeyedProcessFunc[K comparable, IN, OUT any] func(ctx *KeyedContext[K], v IN, out Collector[OUT]) error
+
+// ProcessElement implements KeyedProcessFunction.
+func (f KeyedProcessFunc[K, IN, OUT]) ProcessElement(ctx *KeyedContext[K], v IN, out Collector[OUT]) error {
+	return f(ctx, v, out)
+}
+
+// keyedTimers holds the event- and processing-time timers of a keyed
+// operator instance and is the TimerService of its current key.
+type keyedTimers[K comparable] struct {
+	key       K
+	event     *TimerQueue[K]
+	proc      *TimerQueue[K]
+	watermark int64
+	task      *TaskContext
+}
+
+// CurrentProcessingTime implements TimerService.
+func (t *keyedTimers[K]) CurrentProcessingTime() int64 { return nowMillis(t.task) }
+
+// CurrentWatermark implements TimerService.
+func (t *keyedTimers[K]) CurrentWatermark() int64 { return t.watermark }
+
+// RegisterEventTimeTimer implements TimerService.
+func (t *keyedTimers[K]) RegisterEventTimeTimer(ts int64) { t.event.Register(t.key, ts) }
+
+// RegisterProcessingTimeTimer implements TimerService.
+func (t *keyedTimers[K]) RegisterProcessingTimeTimer(ts int64) { t.proc.Register(t.key, ts) }
+
+// DeleteEventTimeTimer implements TimerService.
+func (t *keyedTimers[K]) DeleteEventTimeTimer(ts int64) { t.event.Delete(t.key, ts) }
+
+// DeleteProcessingTimeTimer implements TimerService.
+func (t *keyedTimers[K]) DeleteProcessingTimeTimer(ts int64) { t.proc.Delete(t.key, ts) }
+
+// keyedCore is the part of a keyed operator that user functions see: the
+// contexts, the timers and their firing, and the outputs.
+type keyedCore[K comparable, OUT any] struct {
+	timers  keyedTimers[K]
+	kc      KeyedContext[K]
+	tc      OnTimerContext[K]
+	onTimer TimerFunction[K, OUT]
+	out     emitter[OUT]
+	sides   *SideOutputs
+}
+
+func (c *keyedCore[K, OUT]) open(ctx *TaskContext, fn any, out Input[OUT], sides *SideOutputs) {
+	c.timers = keyedTimers[K]{event: NewTimerQueue[K](), proc: NewTimerQueue[K](), watermark: NoTimestamp, task: ctx}
+	c.kc = KeyedContext[K]{timers: &c.timers, sides: sides}
+	c.tc = OnTimerContext[K]{KeyedContext: KeyedContext[K]{timers: &c.timers, sides: sides}}
+	c.onTimer, _ = fn.(TimerFunction[K, OUT])
+	c.out = emitter[OUT]{out: out}
+	c.sides = sides
+}
+
+// element sets the context of a record of key k at time ts.
+func (c *keyedCore[K, OUT]) element(k K, ts int64) *KeyedContext[K] {
+	c.timers.key = k
+	c.kc.timestamp, c.kc.emit, c.out.ts = ts, ts, ts
+	return &c.kc
+}
+
+// fire calls OnTimer for every timer of q due at upto, in time order,
+// including those registered meanwhile.
+func (c *keyedCore[K, OUT]) fire(q *TimerQueue[K], upto int64, domain TimeDomain) error {
+	for {
+		tm, ok := q.PopDue(upto)
+		if !ok {
+			return nil
+		}
+		if c.onTimer == nil {
+			continue
+		}
+		emit := tm.Time
+		if domain == ProcessingTime {
+			emit = NoTimestamp
+		}
+		c.timers.key = tm.Key
+		c.tc.timestamp, c.tc.emit, c.tc.domain, c.out.ts = tm.Time, emit, domain, emit
+		if err := c.onTimer.OnTimer(&c.tc, tm.Time, &c.out); err != nil {
+			return err
+		}
+	}
+}
+
+// advance moves event time to wm: due event-time timers fire, what they
+// emitted goes out, then the watermark.
+func (c *keyedCore[K, OUT]) advance(wm int64) error {
+	c.timers.watermark = max(c.timers.watermark, wm)
+	if err := c.fire(c.timers.event, wm, EventTime); err != nil {
+		return err
+	}
+	return forwardWatermark(&c.out, c.sides, wm)
+}
+
+// nextProcessingTime returns the earliest processing-time timer.
+func (c *keyedCore[K, OUT]) nextProcessingTime() int64 {
+	if c.timers.proc == nil {
+		return MaxWatermark
+	}
+	return c.timers.proc.Next()
+}
+
+// onProcessingTime fires the processing-time timers due at now.
+func (c *keyedCore[K, OUT]) onProcessingTime(now int64) error {
+	if err := c.fire(c.timers.proc, now, ProcessingTime); err != nil {
+		return err
+	}
+	return flushAll(&c.out, c.sides)
+}
+
+// pendingTimers returns the number of registered timers.
+func (c *keyedCore[K, OUT]) pendingTimers() (event, processing int) {
+	if c.timers.event == nil {
+		return 0, 0
+	}
+	return c.timers.event.Len(), c.timers.proc.Len()
+}
+
+// KeyedProcess runs a KeyedProcessFunction with timers and side outputs.
+// It implements ProcessingTimer, so the runtime wakes it for
+// processing-time timers. One instance serves one subtask and is driven by
+// its goroutine only: no locks, no goroutines.
 type KeyedProcess[K comparable, IN, OUT any] struct {
 	Base
 	Key Key[K, IN]
 	Fn  KeyedProcessFunction[K, IN, OUT]
 	Out Input[OUT]
-	kc  KeyedContext[K]
-	col batchCollector[OUT]
-	buf Batch[OUT]
+	// Sides are the side outputs the function emits to; nil for none.
+	Sides *SideOutputs
+	core  keyedCore[K, OUT]
 }
 
 // Open implements Operator.
 func (p *KeyedProcess[K, IN, OUT]) Open(ctx *TaskContext) error {
 	p.Ctx = ctx
-	p.kc = KeyedContext[K]{task: ctx, watermark: NoTimestamp}
-	if o, ok := p.Fn.(interface{ Open(*TaskContext) error }); ok {
-		return attribute(ctx, o.Open(ctx))
-	}
-	return nil
+	p.core.open(ctx, p.Fn, p.Out, p.Sides)
+	return openFn(ctx, p.Fn)
 }
 
 // ProcessBatch implements Input.
 func (p *KeyedProcess[K, IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 	defer recoverInto(p.Ctx, &err)
-	p.buf.Values, p.buf.Times = p.buf.Values[:0], p.buf.Times[:0]
-	p.col.out = &p.buf
 	for i, v := range b.Values {
-		p.kc.key = p.Key.Selector(v)
-		p.kc.timestamp = b.Times[i]
-		p.col.ts = b.Times[i]
-		if err := p.Fn.ProcessElement(&p.kc, v, &p.col); err != nil {
+		kc := p.core.element(p.Key.Selector(v), b.Times[i])
+		if err := p.Fn.ProcessElement(kc, v, &p.core.out); err != nil {
 			return attribute(p.Ctx, err)
 		}
 	}
-	if len(p.buf.Values) == 0 {
-		return nil
-	}
-	err = p.Out.ProcessBatch(&p.buf)
-	clear(p.buf.Values)
-	return attribute(p.Ctx, err)
+	return attribute(p.Ctx, flushAll(&p.core.out, p.Sides))
 }
 
-// ProcessWatermark implements Operator.
-func (p *KeyedProcess[K, IN, OUT]) ProcessWatermark(wm int64) error {
-	p.kc.watermark = wm
-	return p.Out.ProcessWatermark(wm)
+// ProcessWatermark implements Operator and Input: event-time timers due at
+// wm fire, in time order, before wm goes on.
+func (p *KeyedProcess[K, IN, OUT]) ProcessWatermark(wm int64) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.advance(wm))
+}
+
+// NextProcessingTime implements ProcessingTimer.
+func (p *KeyedProcess[K, IN, OUT]) NextProcessingTime() int64 { return p.core.nextProcessingTime() }
+
+// OnProcessingTime implements ProcessingTimer.
+func (p *KeyedProcess[K, IN, OUT]) OnProcessingTime(now int64) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.onProcessingTime(now))
+}
+
+// PendingTimers returns the number of registered event- and
+// processing-time timers.
+func (p *KeyedProcess[K, IN, OUT]) PendingTimers() (event, processing int) {
+	return p.core.pendingTimers()
 }
 
 // Close implements Operator.
-func (p *KeyedProcess[K, IN, OUT]) Close() error {
-	if c, ok := p.Fn.(interface{ Close() error }); ok {
-		return attribute(p.Ctx, c.Close())
-	}
-	return nil
-}
+func (p *KeyedProcess[K, IN, OUT]) Close() error { return closeFn(p.Ctx, p.Fn) }
 
 // Key extracts the key of a record.
 type Key[K comparable, T any] struct {

@@ -17,19 +17,16 @@ type KeyedStream[K comparable, T any] struct {
 	key    func(T) K
 }
 
-// KeyedContext is what a keyed process function sees of its record.
+// KeyedContext is what a keyed process function sees of its record: its
+// key, timestamp, timer service and side outputs (see Output).
 type KeyedContext[K comparable] = operators.KeyedContext[K]
 
-// KeyedProcessFunction processes the records of a keyed stream.
+// KeyedProcessFunction processes the records of a keyed stream; it may also
+// implement TimerFunction to act on timers.
 type KeyedProcessFunction[K comparable, IN, OUT any] = operators.KeyedProcessFunction[K, IN, OUT]
 
-// ProcessFunc adapts a function to a KeyedProcessFunction.
-type ProcessFunc[K comparable, IN, OUT any] func(ctx *KeyedContext[K], v IN, out Collector[OUT]) error
-
-// ProcessElement implements KeyedProcessFunction.
-func (f ProcessFunc[K, IN, OUT]) ProcessElement(ctx *KeyedContext[K], v IN, out Collector[OUT]) error {
-	return f(ctx, v, out)
-}
+// ProcessFunc adapts a function to a KeyedProcessFunction without OnTimer.
+type ProcessFunc[K comparable, IN, OUT any] = operators.KeyedProcessFunc[K, IN, OUT]
 
 // KV is a key with a value, the output of keyed aggregations.
 type KV[K comparable, V any] struct {
@@ -117,10 +114,10 @@ func (t *toKV[K, T, N]) ProcessBatch(b *operators.Batch[T]) error {
 	return err
 }
 
-// Process runs a keyed process function over ks.
+// Process runs a keyed process function over ks, with keyed timers and
+// side outputs. One fn serves every subtask, each on its own goroutine, so
+// it must be safe for concurrent use (stateless functions are); KeyedProcess
+// makes one function per subtask instead.
 func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, fn KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
-	key := ks.key
-	return addVertex[OUT](ks.stream.env, simple[IN, OUT](name, func(o operators.Input[OUT]) operators.OneInputOperator[IN] {
-		return &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: fn, Out: o}
-	}), ks.stream.input())
+	return KeyedProcess(ks, name, func() KeyedProcessFunction[K, IN, OUT] { return fn })
 }
