@@ -307,8 +307,24 @@ func (e *watermarker[T]) grow(n int, now int64) {
 // generator of its split. A subtask that was idle is marked active first:
 // b is about to be emitted.
 func (e *watermarker[T]) stamp(b *Batch[T], now int64) error {
-	if len(b.Values) == 0 {
-		return nil
+	for i := 0; i < len(b.Values); {
+		end, _, err := e.stampUntil(b, i, now)
+		if err != nil {
+			return err
+		}
+		i = end
+	}
+	return nil
+}
+
+// stampUntil stamps the records of b from i on, as stamp does, and stops
+// after the first record on which a generator emitted a watermark that
+// raises the subtask's watermark (punctuated emission, as Flink emits it
+// right after the record that carries it). It returns the end of the
+// stamped run and whether a watermark is due; emitDue passes it on.
+func (e *watermarker[T]) stampUntil(b *Batch[T], i int, now int64) (end int, due bool, err error) {
+	if i >= len(b.Values) {
+		return i, false, nil
 	}
 	if e.idle {
 		e.markIdle(false)
@@ -321,8 +337,8 @@ func (e *watermarker[T]) stamp(b *Batch[T], now int64) error {
 	if e.splits == nil {
 		o = e.outs[0]
 	}
-	for i, v := range b.Values {
-		ts := b.Times[i]
+	for ; i < len(b.Values); i++ {
+		v, ts := b.Values[i], b.Times[i]
 		if e.assign != nil {
 			ts = e.assign(v, ts)
 			b.Times[i] = ts
@@ -330,17 +346,46 @@ func (e *watermarker[T]) stamp(b *Batch[T], now int64) error {
 		if e.splits != nil {
 			k := e.splits.Split(i)
 			if k < 0 {
-				return fmt.Errorf("source reported split %d for record %d", k, i)
+				return i, false, fmt.Errorf("source reported split %d for record %d", k, i)
 			}
 			e.grow(k+1, now)
 			o = e.outs[k]
 		}
 		o.lastRecord, o.idle, o.timedOut = now, false, false
 		if o.gen != nil {
+			before := o.wm
 			o.gen.OnEvent(v, ts, o)
+			if o.wm > before && o.wm > e.emitted && e.combined() > e.emitted {
+				return i + 1, true, nil
+			}
 		}
 	}
-	return nil
+	return i, false, nil
+}
+
+// combined returns the minimum watermark over the live splits, or
+// NoTimestamp when none is live.
+func (e *watermarker[T]) combined() int64 {
+	wm, active := MaxWatermark, false
+	for _, o := range e.outs {
+		if o.live() {
+			wm, active = min(wm, o.wm), true
+		}
+	}
+	if !active {
+		return NoTimestamp
+	}
+	return wm
+}
+
+// emitDue passes on the watermark that stampUntil found due.
+func (e *watermarker[T]) emitDue() error {
+	wm := e.combined()
+	if wm <= e.emitted {
+		return nil
+	}
+	e.emitted = wm
+	return e.emit(wm)
 }
 
 // advance is called after every poll or batch (records tells whether it

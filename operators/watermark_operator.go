@@ -43,15 +43,26 @@ func (a *AssignTimestampsAndWatermarks[T]) ProcessBatch(b *Batch[T]) (err error)
 	now := a.wm.clock.NowMillis()
 	a.buf.Values = b.Values
 	a.buf.Times = append(a.buf.Times[:0], b.Times...)
-	err = a.wm.stamp(&a.buf, now)
-	if err == nil {
-		err = a.Out.ProcessBatch(&a.buf)
+	defer func() { a.buf.Values = nil }()
+	// A watermark a generator emits on a record goes out right after that
+	// record: the batch is passed on in runs that end at such records.
+	for start := 0; start < len(a.buf.Values); {
+		end, due, err := a.wm.stampUntil(&a.buf, start, now)
+		if err != nil {
+			return attribute(a.Ctx, err)
+		}
+		run := Batch[T]{Values: a.buf.Values[start:end], Times: a.buf.Times[start:end]}
+		if err := a.Out.ProcessBatch(&run); err != nil {
+			return attribute(a.Ctx, err)
+		}
+		if due {
+			if err := a.wm.emitDue(); err != nil {
+				return attribute(a.Ctx, err)
+			}
+		}
+		start = end
 	}
-	a.buf.Values = nil
-	if err == nil {
-		err = a.wm.advance(now, true)
-	}
-	return attribute(a.Ctx, err)
+	return attribute(a.Ctx, a.wm.advance(now, true))
 }
 
 // ProcessWatermark implements Operator and Input: upstream event time is

@@ -617,3 +617,29 @@ func TestPanickingFactoryClosesSource(t *testing.T) {
 		t.Fatalf("got %v (source open %v)", err, src.opened)
 	}
 }
+
+func TestPunctuatedWatermarkFollowsItsRecord(t *testing.T) {
+	log, clock := &eventLog{}, &virtualClock{}
+	op := &AssignTimestampsAndWatermarks[int64]{
+		Strategy: WatermarkStrategy[int64]{
+			NewGenerator: func(*TaskContext) WatermarkGenerator[int64] {
+				// A watermark at every multiple of 10.
+				return Punctuated(func(v, ts int64) (int64, bool) { return ts, ts%10 == 0 })
+			},
+		},
+		Out: logInput[int64]{log},
+	}
+	if err := op.Open(newTestContext(clock, log)); err != nil {
+		t.Fatal(err)
+	}
+	in := &Batch[int64]{Values: []int64{1, 2, 3, 4, 5, 6}, Times: []int64{5, 10, 12, 20, 15, 21}}
+	if err := op.ProcessBatch(in); err != nil {
+		t.Fatal(err)
+	}
+	// Each watermark goes out right after the record that carried it, so a
+	// record behind it (15) is seen downstream after the watermark 20.
+	want := []string{"rec 5 10", "wm 10", "rec 12 20", "wm 20", "rec 15 21"}
+	if !slices.Equal(log.events, want) {
+		t.Fatalf("got %q, want %q", log.events, want)
+	}
+}

@@ -83,3 +83,37 @@ func TestDemoRunsAndStopsByItself(t *testing.T) {
 	}
 	_ = out // live results depend on timing; the progress line is the contract here
 }
+
+func TestRunWindowAggContract(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.csv")
+	if err := os.WriteFile(in, []byte("1000,a,1\n1500,b,2\n2500,a,3\nbogus\n12000,a,4\n11000,b,5\n500,a,100\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.csv")
+	code, _, stderr := runCLI("run", "windowagg", "--input", in, "--output", out, "--window", "tumbling:10s", "--progress", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	read := func(p string) string {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		sort.Strings(lines)
+		return strings.Join(lines, "|")
+	}
+	if got, want := read(out), "0,10000,a,2,4|0,10000,b,1,2|10000,20000,a,1,4|10000,20000,b,1,5"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+	if got := read(out + ".late"); got != "500,a,100" {
+		t.Errorf("late %q", got)
+	}
+	if got := read(out + ".rejected"); got != "bogus" {
+		t.Errorf("rejected %q", got)
+	}
+	if !strings.Contains(stderr, "rejected records: 1") || !strings.Contains(stderr, "late records: 1") {
+		t.Errorf("counters not reported: %q", stderr)
+	}
+}
