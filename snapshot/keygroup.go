@@ -1,12 +1,11 @@
-// Package snapshot holds what Strom's keyed state is organised by: key
-// groups, the unit in which keyed state is stored, snapshotted and moved
-// when a job is rescaled.
-//
-// A key hashes (HashKey, deterministic across processes and versions) to
-// one of maxParallelism key groups (KeyGroupFor). A keyed operator with
-// parallelism p assigns each subtask a contiguous range of key groups
-// (RangeFor), so restoring at another parallelism only reassigns ranges.
 package snapshot
+
+// Key groups are the unit in which keyed state is stored, snapshotted and
+// moved when a job is rescaled. A key hashes (HasherFor, deterministic
+// across processes and versions) to one of maxParallelism key groups
+// (KeyGroupFor). A keyed operator with parallelism p assigns each subtask a
+// contiguous range of key groups (RangeFor), so restoring at another
+// parallelism only reassigns ranges.
 
 import (
 	"fmt"

@@ -1,0 +1,28 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package snapshot
+
+import (
+	"io"
+	"path/filepath"
+	"sync"
+)
+
+// processLocks holds one mutex per lock file on platforms without flock:
+// there the lock excludes callers in this process only.
+var processLocks sync.Map // absolute path -> *sync.Mutex
+
+func lockFile(name string) (io.Closer, error) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := processLocks.LoadOrStore(abs, new(sync.Mutex))
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return unlocker{mu}, nil
+}
+
+type unlocker struct{ mu *sync.Mutex }
+
+func (u unlocker) Close() error { u.mu.Unlock(); return nil }
