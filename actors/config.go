@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stromhq/strom/operators"
+	"github.com/stromhq/strom/snapshot"
 )
 
 // Config tunes the data path of a job.
@@ -24,6 +25,17 @@ type Config struct {
 	Logger        *slog.Logger
 	// Clock tells processing time (default: the wall clock).
 	Clock operators.Clock
+	// Checkpoint sets how checkpoints are taken; they need Store.
+	Checkpoint CheckpointConfig
+	// Store holds the job's checkpoints; nil runs without.
+	Store *snapshot.Store
+	// RestorePath is the checkpoint or savepoint to start from; empty
+	// starts empty (Execute fills it with the latest checkpoint of Store
+	// when the job did not finish last time).
+	RestorePath string
+	// Restart decides whether a failed job restarts from its latest
+	// checkpoint (default: no restart).
+	Restart RestartStrategy
 	// Metrics, when set, receives the job's counters.
 	Metrics *Metrics
 }
@@ -38,6 +50,8 @@ func DefaultConfig() Config {
 		DeployTimeout: 10 * time.Second,
 		Logger:        slog.Default(),
 		Clock:         WallClock{},
+		Checkpoint:    DefaultCheckpointConfig(),
+		Restart:       NoRestart{},
 	}
 }
 
@@ -64,6 +78,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Clock == nil {
 		c.Clock = WallClock{}
+	}
+	if c.Restart == nil {
+		c.Restart = NoRestart{}
+	}
+	if err := c.Checkpoint.Validate(); err != nil {
+		return err
+	}
+	if c.Checkpoint.Interval > 0 && c.Store == nil {
+		return fmt.Errorf("checkpoint interval %v: checkpoints need a checkpoint directory", c.Checkpoint.Interval)
 	}
 	return nil
 }

@@ -16,6 +16,9 @@ type inputChannel struct {
 	watermark int64
 	ended     bool
 	idle      bool
+	// blocked channels delivered the barrier of the checkpoint being
+	// aligned: what they send next waits in held.
+	blocked bool
 	// consumed counts messages taken since credit was last returned.
 	consumed int32
 }
@@ -37,6 +40,9 @@ type inputGate struct {
 	// watermark is the minimum over the channels that have not ended.
 	watermark int64
 	open      int
+	// held keeps, in arrival order, what blocked channels delivered after
+	// their barrier; it goes back to the front of the queue on unblock.
+	held []arrival
 }
 
 func newInputGate(channels []*inputChannel) *inputGate {
@@ -50,22 +56,46 @@ func (g *inputGate) push(input int32, msg any) {
 	g.queue = append(g.queue, arrival{input: input, msg: msg})
 }
 
-// pop returns the oldest arrival and counts it for credit return.
+// pop returns the oldest arrival of an unblocked channel and counts it for
+// credit return. Arrivals of blocked channels are set aside uncounted, so
+// their senders run out of credit and alignment holds at most their
+// credits' worth.
 func (g *inputGate) pop() (arrival, bool) {
-	if g.head == len(g.queue) {
-		return arrival{}, false
+	for g.head < len(g.queue) {
+		a := g.queue[g.head]
+		g.queue[g.head] = arrival{}
+		g.head++
+		if g.head == len(g.queue) {
+			g.queue, g.head = g.queue[:0], 0
+		} else if g.head >= 1024 && g.head*2 >= len(g.queue) {
+			n := copy(g.queue, g.queue[g.head:])
+			g.queue, g.head = g.queue[:n], 0
+		}
+		ch := g.channels[a.input]
+		if ch.blocked {
+			g.held = append(g.held, a)
+			continue
+		}
+		ch.consumed++
+		return a, true
 	}
-	a := g.queue[g.head]
-	g.queue[g.head] = arrival{}
-	g.head++
-	if g.head == len(g.queue) {
-		g.queue, g.head = g.queue[:0], 0
-	} else if g.head >= 1024 && g.head*2 >= len(g.queue) {
-		n := copy(g.queue, g.queue[g.head:])
-		g.queue, g.head = g.queue[:n], 0
+	return arrival{}, false
+}
+
+// unblockAll ends an alignment: every channel flows again, and what was
+// held goes first, in the order it arrived.
+func (g *inputGate) unblockAll() {
+	for _, ch := range g.channels {
+		ch.blocked = false
 	}
-	g.channels[a.input].consumed++
-	return a, true
+	if len(g.held) == 0 {
+		return
+	}
+	rest := g.queue[g.head:]
+	q := make([]arrival, 0, len(g.held)+len(rest))
+	q = append(q, g.held...)
+	q = append(q, rest...)
+	g.queue, g.head, g.held = q, 0, nil
 }
 
 func (g *inputGate) len() int { return len(g.queue) - g.head }

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
+	"github.com/stromhq/strom/snapshot"
 )
 
 // Deployment says where a job's subtasks run and how the nodes that host
@@ -58,10 +59,25 @@ func Execute(ctx context.Context, system *actor.ActorSystem, plan *Plan, dep Dep
 
 type cancelJob struct{ err error }
 
-type deployTimeout struct{}
+type deployTimeout struct{ attempt int }
+
+// coordTick wakes the checkpoint coordinator.
+type coordTick struct{}
+
+// checkpointCommitted reports the end of a manifest write.
+type checkpointCommitted struct {
+	id  int64
+	err error
+}
+
+// restartJob redeploys the job after a failure.
+type restartJob struct{ attempt int }
 
 // master is the job master actor: it deploys the subtasks, wires their
-// channels, and completes the job when all have finished or one failed.
+// channels, runs the checkpoint coordinator, restarts the job from its
+// latest checkpoint after a failure when the restart strategy allows, and
+// completes the job when all subtasks have finished or one failed for
+// good.
 type master struct {
 	plan   *Plan
 	dep    Deployment
@@ -69,6 +85,8 @@ type master struct {
 	jobID  string
 	result chan<- error
 
+	// attempt numbers deployments; reports of older ones are ignored.
+	attempt   int
 	tasks     [][]*actor.PID
 	pending   int
 	finished  int
@@ -77,6 +95,13 @@ type master struct {
 	done      bool
 	deadline  *time.Timer
 	startedAt time.Time
+	failures  []time.Time
+
+	coord      *coordinator
+	epoch      uint64
+	checkpts   map[int64]*snapshot.PendingCheckpoint
+	tick       *time.Timer
+	restoreDir string
 }
 
 func (m *master) Receive(c actor.Context) {
@@ -87,27 +112,65 @@ func (m *master) Receive(c actor.Context) {
 	}()
 	switch msg := c.Message().(type) {
 	case *actor.Started:
+		m.restoreDir = m.cfg.RestorePath
+		if err := m.startCheckpointing(); err != nil {
+			m.complete(c, err)
+			return
+		}
 		m.deploy(c)
 	case *protos.TaskSpawned:
 		m.spawned(c, msg)
 	case *protos.TaskFinished:
+		if int(msg.Attempt) != m.attempt {
+			return
+		}
 		m.finished++
+		if !m.isSource(int(msg.Chain)) && m.coord != nil {
+			m.coordActions(c, m.coord.stop("job finishing"))
+		}
 		if m.finished == m.total {
 			m.complete(c, nil)
 		}
 	case *protos.TaskFailed:
-		m.complete(c, fmt.Errorf("job %q: %s", m.plan.Graph.Name, msg.Error))
+		if int(msg.Attempt) == m.attempt {
+			m.failed(c, fmt.Errorf("job %q: %s", m.plan.Graph.Name, msg.Error))
+		}
 	case *taskFailedLocal:
-		m.complete(c, fmt.Errorf("job %q: %w", m.plan.Graph.Name, msg.err))
+		if msg.attempt == m.attempt {
+			m.failed(c, fmt.Errorf("job %q: %w", m.plan.Graph.Name, msg.err))
+		}
+	case *protos.AcknowledgeCheckpoint:
+		if int(msg.Attempt) == m.attempt && m.coord != nil {
+			m.coordActions(c, m.coord.ack(msg.CheckpointId, taskKey{int(msg.Chain), int(msg.Subtask)}, msg))
+		}
+	case *protos.DeclineCheckpoint:
+		if int(msg.Attempt) == m.attempt && m.coord != nil {
+			m.coordActions(c, m.coord.decline(msg.CheckpointId, taskKey{int(msg.Chain), int(msg.Subtask)}, msg.Reason))
+		}
+	case checkpointCommitted:
+		m.onCommitted(c, msg)
+	case coordTick:
+		m.tick = nil
+		if m.coord != nil && !m.done {
+			m.coordActions(c, m.coord.tick(time.Now()))
+			m.armTick(c)
+		}
+	case restartJob:
+		if msg.attempt == m.attempt && !m.done {
+			m.restart(c)
+		}
 	case cancelJob:
 		m.complete(c, fmt.Errorf("job %q: %w: %w", m.plan.Graph.Name, ErrCancelled, msg.err))
 	case deployTimeout:
-		if m.pending > 0 {
+		if msg.attempt == m.attempt && m.pending > 0 {
 			m.complete(c, fmt.Errorf("job %q: %d subtasks not deployed within %v", m.plan.Graph.Name, m.pending, m.cfg.DeployTimeout))
 		}
 	case *actor.Stopping:
 		if m.deadline != nil {
 			m.deadline.Stop()
+		}
+		if m.tick != nil {
+			m.tick.Stop()
 		}
 		for _, pid := range m.remote {
 			c.Stop(pid)
@@ -115,10 +178,15 @@ func (m *master) Receive(c actor.Context) {
 	}
 }
 
+func (m *master) isSource(chain int) bool {
+	return m.plan.Chains[chain].Vertices[0].NewSource != nil
+}
+
 // deploy spawns every subtask, locally or through a node agent.
 func (m *master) deploy(c actor.Context) {
 	m.startedAt = time.Now()
 	m.tasks = make([][]*actor.PID, len(m.plan.Chains))
+	m.total, m.finished, m.pending = 0, 0, 0
 	n := 0
 	for _, ch := range m.plan.Chains {
 		m.tasks[ch.Index] = make([]*actor.PID, ch.Parallelism)
@@ -142,8 +210,8 @@ func (m *master) deploy(c actor.Context) {
 		m.start(c)
 		return
 	}
-	self, sys := c.Self(), c.ActorSystem()
-	m.deadline = time.AfterFunc(m.cfg.DeployTimeout, func() { sys.Root.Send(self, deployTimeout{}) })
+	self, sys, attempt := c.Self(), c.ActorSystem(), m.attempt
+	m.deadline = time.AfterFunc(m.cfg.DeployTimeout, func() { sys.Root.Send(self, deployTimeout{attempt: attempt}) })
 }
 
 func (m *master) spawned(c actor.Context, msg *protos.TaskSpawned) {
@@ -173,9 +241,68 @@ func (m *master) start(c actor.Context) {
 	}
 	for _, d := range wire(m.plan, m.tasks, m.cfg.Credits, refOf(c.Self())) {
 		d.JobId, d.JobName, d.JobArgs = m.jobID, m.dep.JobName, m.dep.JobArgs
+		d.Attempt, d.RestorePath, d.AtLeastOnce = int32(m.attempt), m.restoreDir, m.cfg.Checkpoint.AtLeastOnce
 		c.Send(m.tasks[d.Chain][d.Subtask], &protos.StartTask{Deployment: d})
 	}
-	m.cfg.Logger.Debug("job running", "job", m.plan.Graph.Name, "subtasks", m.total, "deploy", time.Since(m.startedAt).Round(time.Microsecond))
+	m.cfg.Logger.Debug("job running", "job", m.plan.Graph.Name, "subtasks", m.total, "attempt", m.attempt,
+		"restored_from", m.restoreDir, "deploy", time.Since(m.startedAt).Round(time.Microsecond))
+	if m.coord != nil {
+		m.coord = newCoordinator(m.cfg.Checkpoint, m.total, m.coord.nextID)
+		m.coord.lastTrigger = time.Now()
+		m.armTick(c)
+	}
+}
+
+// failed restarts the job from its latest checkpoint when the restart
+// strategy allows, and fails it otherwise.
+func (m *master) failed(c actor.Context, err error) {
+	if m.done {
+		return
+	}
+	m.failures = append(m.failures, time.Now())
+	delay, ok := m.cfg.Restart.Restart(m.failures)
+	if !ok {
+		m.complete(c, err)
+		return
+	}
+	m.cfg.Logger.Warn("job failed; restarting", "job", m.plan.Graph.Name, "err", err, "delay", delay, "failures", len(m.failures))
+	if m.coord != nil {
+		m.coordActions(c, m.coord.stop("job restarting"))
+	}
+	// Stop every subtask of this attempt; their late reports are ignored.
+	for _, tasks := range m.tasks {
+		for _, pid := range tasks {
+			if pid != nil {
+				c.Stop(pid)
+			}
+		}
+	}
+	m.remote = nil
+	m.attempt++
+	self, sys, attempt := c.Self(), c.ActorSystem(), m.attempt
+	time.AfterFunc(delay, func() { sys.Root.Send(self, restartJob{attempt: attempt}) })
+}
+
+// restart redeploys the job from the latest completed checkpoint.
+func (m *master) restart(c actor.Context) {
+	if m.cfg.Store != nil {
+		latest, skipped, err := m.cfg.Store.Latest()
+		for _, s := range skipped {
+			m.cfg.Logger.Warn("skipping checkpoint", "checkpoint", s.ID, "err", s.Err)
+		}
+		switch {
+		case err == nil && latest != nil:
+			m.restoreDir = latest.Dir
+		case err != nil && !errors.Is(err, snapshot.ErrNoCheckpoint):
+			m.complete(c, fmt.Errorf("job %q: find checkpoint to restart from: %w", m.plan.Graph.Name, err))
+			return
+		}
+	}
+	m.cfg.Logger.Info("job restarting", "job", m.plan.Graph.Name, "attempt", m.attempt, "from", m.restoreDir)
+	if m.coord != nil {
+		m.coord.stopped = false
+	}
+	m.deploy(c)
 }
 
 func (m *master) complete(c actor.Context, err error) {
@@ -183,6 +310,9 @@ func (m *master) complete(c actor.Context, err error) {
 		return
 	}
 	m.done = true
+	if m.coord != nil {
+		m.coordActions(c, m.coord.stop("job ended"))
+	}
 	// Agents forget the job's plan; their subtasks are stopped with the
 	// master.
 	for _, a := range m.dep.Agents {

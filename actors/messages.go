@@ -23,6 +23,6 @@ type flushTimeout struct{}
 // taskFailedLocal reports a failure to a master in the same actor system,
 // keeping the error value (and so errors.Is and errors.As) intact.
 type taskFailedLocal struct {
-	chain, subtask int
-	err            error
+	chain, subtask, attempt int
+	err                     error
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -53,6 +54,16 @@ type subtask struct {
 	// early holds channel messages that arrived before StartTask.
 	early []any
 
+	// attempt is the deployment attempt, echoed in reports to the master.
+	attempt int
+	// align is the barrier alignment in progress; lastCheckpoint the
+	// newest checkpoint this subtask took.
+	align          *alignment
+	lastCheckpoint int64
+	atLeastOnce    bool
+	// persisting counts snapshots still being written.
+	persisting sync.WaitGroup
+
 	// idle is true while this subtask told downstream it is idle.
 	idle bool
 	// timerAt is the processing time the timer is armed for.
@@ -97,6 +108,18 @@ func (t *subtask) Receive(c actor.Context) {
 			return
 		}
 		t.accept(m)
+	case *protos.TriggerCheckpoint:
+		if t.source == nil {
+			return
+		}
+		t.onTrigger(m)
+	case *protos.NotifyCheckpointComplete:
+		if t.state == taskRunning || t.state == taskFinishing || t.state == taskFinished {
+			if err := t.onCheckpointComplete(m.CheckpointId); err != nil {
+				t.fail(err)
+				return
+			}
+		}
 	case *protos.CreditGrant:
 		if t.out != nil {
 			t.out.grant(int(m.Output), int(m.Credits))
@@ -188,7 +211,7 @@ func (t *subtask) drive() {
 	}
 	if t.state == taskFinishing && !t.out.backlogged() {
 		t.state = taskFinished
-		t.report(&protos.TaskFinished{Chain: int32(t.chain.Index), Subtask: int32(t.index)})
+		t.report(&protos.TaskFinished{Chain: int32(t.chain.Index), Subtask: int32(t.index), Attempt: int32(t.attempt)})
 	}
 }
 
@@ -265,9 +288,9 @@ func (t *subtask) process(a arrival) error {
 		if t.in.open == 0 {
 			return t.endInput()
 		}
+		t.checkAligned()
 	case *protos.Barrier:
-		// Checkpoint barriers are reserved for the checkpointing runtime;
-		// until it exists no source emits them and they are dropped.
+		t.onBarrier(a.input, m)
 	}
 	return nil
 }
@@ -387,10 +410,10 @@ func (t *subtask) fail(err error) {
 	t.state = taskFailed
 	t.log.Error("subtask failed", "err", err)
 	if t.local {
-		t.system.Root.Send(t.master, &taskFailedLocal{chain: t.chain.Index, subtask: t.index, err: err})
+		t.system.Root.Send(t.master, &taskFailedLocal{chain: t.chain.Index, subtask: t.index, attempt: t.attempt, err: err})
 		return
 	}
-	t.report(&protos.TaskFailed{Chain: int32(t.chain.Index), Subtask: int32(t.index), Error: err.Error()})
+	t.report(&protos.TaskFailed{Chain: int32(t.chain.Index), Subtask: int32(t.index), Error: err.Error(), Attempt: int32(t.attempt)})
 }
 
 func (t *subtask) report(m any) {
@@ -417,6 +440,9 @@ func (t *subtask) shutdown() {
 		}
 	}
 	t.opened = 0
+	// State files being written belong to a checkpoint that either
+	// completes without this subtask's further help or is aborted.
+	t.persisting.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.log.Warn("close operators", "err", err)
 	}

@@ -26,6 +26,8 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 		return fmt.Errorf("subtask %q %d: started twice", t.chain.Name(), t.index)
 	}
 	t.master = pidOf(d.Master)
+	t.attempt = int(d.Attempt)
+	t.atLeastOnce = d.AtLeastOnce
 	t.local = t.master != nil && t.master.Address == t.system.Address()
 	g := t.plan.Graph
 
@@ -136,6 +138,11 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 			return err
 		}
 		t.opened = i + 1
+	}
+	if d.RestorePath != "" {
+		if err := t.restore(d.RestorePath); err != nil {
+			return err
+		}
 	}
 	t.state = taskRunning
 	for _, m := range t.early {

@@ -1,6 +1,9 @@
 package operators
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // Source reads one split of an input. The runtime opens one Source per
 // source subtask; a source uses ctx.Subtask and ctx.Parallelism to pick its
@@ -180,6 +183,28 @@ func (s *SourceOperator[T]) pollWatermarked(res PollResult) (PollResult, error) 
 	}
 	res.Wait = s.wm.capWait(res.Wait, now)
 	return res, nil
+}
+
+// ErrNoPosition is returned by a source operator whose source cannot record
+// where it is, so a job reading it cannot be checkpointed.
+var ErrNoPosition = errors.New("operators: source cannot record its position")
+
+// Position implements CheckpointedSource for sources that do.
+func (s *SourceOperator[T]) Position() ([]byte, error) {
+	cs, ok := s.Source.(CheckpointedSource)
+	if !ok {
+		return nil, ErrNoPosition
+	}
+	return cs.Position()
+}
+
+// Seek implements CheckpointedSource for sources that do.
+func (s *SourceOperator[T]) Seek(position []byte) error {
+	cs, ok := s.Source.(CheckpointedSource)
+	if !ok {
+		return ErrNoPosition
+	}
+	return cs.Seek(position)
 }
 
 // ProcessWatermark implements Operator: the runtime ends event time of a

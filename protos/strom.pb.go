@@ -271,10 +271,12 @@ func (x *WatermarkStatus) GetIdle() bool {
 
 // Barrier is checkpoint barrier checkpoint_id flowing in order with records.
 type Barrier struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Input         int32                  `protobuf:"varint,1,opt,name=input,proto3" json:"input,omitempty"`
-	CheckpointId  int64                  `protobuf:"varint,2,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
-	TimestampMs   int64                  `protobuf:"varint,3,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Input        int32                  `protobuf:"varint,1,opt,name=input,proto3" json:"input,omitempty"`
+	CheckpointId int64                  `protobuf:"varint,2,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	TimestampMs  int64                  `protobuf:"varint,3,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`
+	// dir is the directory the checkpoint's state files go to.
+	Dir           string `protobuf:"bytes,4,opt,name=dir,proto3" json:"dir,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -328,6 +330,13 @@ func (x *Barrier) GetTimestampMs() int64 {
 		return x.TimestampMs
 	}
 	return 0
+}
+
+func (x *Barrier) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
 }
 
 // EndOfInput says that the channel carries nothing more.
@@ -650,7 +659,15 @@ type TaskDeployment struct {
 	Master  *ActorRef       `protobuf:"bytes,6,opt,name=master,proto3" json:"master,omitempty"`
 	Inputs  []*InputChannel `protobuf:"bytes,7,rep,name=inputs,proto3" json:"inputs,omitempty"`
 	// outputs are ordered by edge, then by receiving subtask.
-	Outputs       []*OutputChannel `protobuf:"bytes,8,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	Outputs []*OutputChannel `protobuf:"bytes,8,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	// attempt numbers the deployments of a job: the master ignores reports
+	// of subtasks of an earlier attempt.
+	Attempt int32 `protobuf:"varint,9,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// restore_path, when set, is the checkpoint or savepoint directory the
+	// subtask restores its state and source positions from.
+	RestorePath string `protobuf:"bytes,10,opt,name=restore_path,json=restorePath,proto3" json:"restore_path,omitempty"`
+	// at_least_once makes the subtask skip barrier alignment.
+	AtLeastOnce   bool `protobuf:"varint,11,opt,name=at_least_once,json=atLeastOnce,proto3" json:"at_least_once,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -739,6 +756,27 @@ func (x *TaskDeployment) GetOutputs() []*OutputChannel {
 		return x.Outputs
 	}
 	return nil
+}
+
+func (x *TaskDeployment) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *TaskDeployment) GetRestorePath() string {
+	if x != nil {
+		return x.RestorePath
+	}
+	return ""
+}
+
+func (x *TaskDeployment) GetAtLeastOnce() bool {
+	if x != nil {
+		return x.AtLeastOnce
+	}
+	return false
 }
 
 // DeployTask asks a node agent to spawn one subtask; the reply is TaskSpawned.
@@ -932,19 +970,505 @@ func (x *StartTask) GetDeployment() *TaskDeployment {
 	return nil
 }
 
+// TriggerCheckpoint asks a source subtask to take checkpoint checkpoint_id
+// and emit its barrier; state files go to directory dir.
+type TriggerCheckpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CheckpointId  int64                  `protobuf:"varint,1,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	TimestampMs   int64                  `protobuf:"varint,2,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`
+	Dir           string                 `protobuf:"bytes,3,opt,name=dir,proto3" json:"dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerCheckpoint) Reset() {
+	*x = TriggerCheckpoint{}
+	mi := &file_strom_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerCheckpoint) ProtoMessage() {}
+
+func (x *TriggerCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerCheckpoint.ProtoReflect.Descriptor instead.
+func (*TriggerCheckpoint) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TriggerCheckpoint) GetCheckpointId() int64 {
+	if x != nil {
+		return x.CheckpointId
+	}
+	return 0
+}
+
+func (x *TriggerCheckpoint) GetTimestampMs() int64 {
+	if x != nil {
+		return x.TimestampMs
+	}
+	return 0
+}
+
+func (x *TriggerCheckpoint) GetDir() string {
+	if x != nil {
+		return x.Dir
+	}
+	return ""
+}
+
+// OperatorStateInfo describes one operator state list of a state file.
+type OperatorStateInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Mode          int32                  `protobuf:"varint,2,opt,name=mode,proto3" json:"mode,omitempty"`
+	Entries       int64                  `protobuf:"varint,3,opt,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperatorStateInfo) Reset() {
+	*x = OperatorStateInfo{}
+	mi := &file_strom_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatorStateInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatorStateInfo) ProtoMessage() {}
+
+func (x *OperatorStateInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatorStateInfo.ProtoReflect.Descriptor instead.
+func (*OperatorStateInfo) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OperatorStateInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OperatorStateInfo) GetMode() int32 {
+	if x != nil {
+		return x.Mode
+	}
+	return 0
+}
+
+func (x *OperatorStateInfo) GetEntries() int64 {
+	if x != nil {
+		return x.Entries
+	}
+	return 0
+}
+
+// StateHandle describes one state file of a checkpoint.
+type StateHandle struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	File           string                 `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	KeyGroupStart  int32                  `protobuf:"varint,2,opt,name=key_group_start,json=keyGroupStart,proto3" json:"key_group_start,omitempty"`
+	KeyGroupEnd    int32                  `protobuf:"varint,3,opt,name=key_group_end,json=keyGroupEnd,proto3" json:"key_group_end,omitempty"`
+	Size           int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	Checksum       uint32                 `protobuf:"varint,5,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	KeyedEntries   int64                  `protobuf:"varint,6,opt,name=keyed_entries,json=keyedEntries,proto3" json:"keyed_entries,omitempty"`
+	OperatorStates []*OperatorStateInfo   `protobuf:"bytes,7,rep,name=operator_states,json=operatorStates,proto3" json:"operator_states,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *StateHandle) Reset() {
+	*x = StateHandle{}
+	mi := &file_strom_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StateHandle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StateHandle) ProtoMessage() {}
+
+func (x *StateHandle) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StateHandle.ProtoReflect.Descriptor instead.
+func (*StateHandle) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *StateHandle) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *StateHandle) GetKeyGroupStart() int32 {
+	if x != nil {
+		return x.KeyGroupStart
+	}
+	return 0
+}
+
+func (x *StateHandle) GetKeyGroupEnd() int32 {
+	if x != nil {
+		return x.KeyGroupEnd
+	}
+	return 0
+}
+
+func (x *StateHandle) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *StateHandle) GetChecksum() uint32 {
+	if x != nil {
+		return x.Checksum
+	}
+	return 0
+}
+
+func (x *StateHandle) GetKeyedEntries() int64 {
+	if x != nil {
+		return x.KeyedEntries
+	}
+	return 0
+}
+
+func (x *StateHandle) GetOperatorStates() []*OperatorStateInfo {
+	if x != nil {
+		return x.OperatorStates
+	}
+	return nil
+}
+
+// OperatorSnapshot is the state of one operator of a subtask's chain.
+type OperatorSnapshot struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Uid             string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	Parallelism     int32                  `protobuf:"varint,2,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
+	State           *StateHandle           `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	SourcePositions []byte                 `protobuf:"bytes,4,opt,name=source_positions,json=sourcePositions,proto3" json:"source_positions,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *OperatorSnapshot) Reset() {
+	*x = OperatorSnapshot{}
+	mi := &file_strom_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperatorSnapshot) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperatorSnapshot) ProtoMessage() {}
+
+func (x *OperatorSnapshot) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperatorSnapshot.ProtoReflect.Descriptor instead.
+func (*OperatorSnapshot) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *OperatorSnapshot) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
+func (x *OperatorSnapshot) GetParallelism() int32 {
+	if x != nil {
+		return x.Parallelism
+	}
+	return 0
+}
+
+func (x *OperatorSnapshot) GetState() *StateHandle {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *OperatorSnapshot) GetSourcePositions() []byte {
+	if x != nil {
+		return x.SourcePositions
+	}
+	return nil
+}
+
+// AcknowledgeCheckpoint reports that a subtask persisted its part of a
+// checkpoint.
+type AcknowledgeCheckpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CheckpointId  int64                  `protobuf:"varint,1,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	Chain         int32                  `protobuf:"varint,2,opt,name=chain,proto3" json:"chain,omitempty"`
+	Subtask       int32                  `protobuf:"varint,3,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Attempt       int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Operators     []*OperatorSnapshot    `protobuf:"bytes,5,rep,name=operators,proto3" json:"operators,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeCheckpoint) Reset() {
+	*x = AcknowledgeCheckpoint{}
+	mi := &file_strom_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeCheckpoint) ProtoMessage() {}
+
+func (x *AcknowledgeCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeCheckpoint.ProtoReflect.Descriptor instead.
+func (*AcknowledgeCheckpoint) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AcknowledgeCheckpoint) GetCheckpointId() int64 {
+	if x != nil {
+		return x.CheckpointId
+	}
+	return 0
+}
+
+func (x *AcknowledgeCheckpoint) GetChain() int32 {
+	if x != nil {
+		return x.Chain
+	}
+	return 0
+}
+
+func (x *AcknowledgeCheckpoint) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *AcknowledgeCheckpoint) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *AcknowledgeCheckpoint) GetOperators() []*OperatorSnapshot {
+	if x != nil {
+		return x.Operators
+	}
+	return nil
+}
+
+// DeclineCheckpoint reports that a subtask could not take a checkpoint.
+type DeclineCheckpoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CheckpointId  int64                  `protobuf:"varint,1,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	Chain         int32                  `protobuf:"varint,2,opt,name=chain,proto3" json:"chain,omitempty"`
+	Subtask       int32                  `protobuf:"varint,3,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Attempt       int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeclineCheckpoint) Reset() {
+	*x = DeclineCheckpoint{}
+	mi := &file_strom_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeclineCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeclineCheckpoint) ProtoMessage() {}
+
+func (x *DeclineCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeclineCheckpoint.ProtoReflect.Descriptor instead.
+func (*DeclineCheckpoint) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *DeclineCheckpoint) GetCheckpointId() int64 {
+	if x != nil {
+		return x.CheckpointId
+	}
+	return 0
+}
+
+func (x *DeclineCheckpoint) GetChain() int32 {
+	if x != nil {
+		return x.Chain
+	}
+	return 0
+}
+
+func (x *DeclineCheckpoint) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *DeclineCheckpoint) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *DeclineCheckpoint) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// NotifyCheckpointComplete tells a subtask that a checkpoint is durable.
+type NotifyCheckpointComplete struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CheckpointId  int64                  `protobuf:"varint,1,opt,name=checkpoint_id,json=checkpointId,proto3" json:"checkpoint_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotifyCheckpointComplete) Reset() {
+	*x = NotifyCheckpointComplete{}
+	mi := &file_strom_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotifyCheckpointComplete) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotifyCheckpointComplete) ProtoMessage() {}
+
+func (x *NotifyCheckpointComplete) ProtoReflect() protoreflect.Message {
+	mi := &file_strom_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotifyCheckpointComplete.ProtoReflect.Descriptor instead.
+func (*NotifyCheckpointComplete) Descriptor() ([]byte, []int) {
+	return file_strom_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *NotifyCheckpointComplete) GetCheckpointId() int64 {
+	if x != nil {
+		return x.CheckpointId
+	}
+	return 0
+}
+
 // TaskFinished reports that a subtask consumed all its input and flushed all
 // its output.
 type TaskFinished struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Chain         int32                  `protobuf:"varint,1,opt,name=chain,proto3" json:"chain,omitempty"`
 	Subtask       int32                  `protobuf:"varint,2,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Attempt       int32                  `protobuf:"varint,3,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskFinished) Reset() {
 	*x = TaskFinished{}
-	mi := &file_strom_proto_msgTypes[14]
+	mi := &file_strom_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1480,7 @@ func (x *TaskFinished) String() string {
 func (*TaskFinished) ProtoMessage() {}
 
 func (x *TaskFinished) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[14]
+	mi := &file_strom_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1493,7 @@ func (x *TaskFinished) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFinished.ProtoReflect.Descriptor instead.
 func (*TaskFinished) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{14}
+	return file_strom_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TaskFinished) GetChain() int32 {
@@ -986,19 +1510,27 @@ func (x *TaskFinished) GetSubtask() int32 {
 	return 0
 }
 
+func (x *TaskFinished) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
 // TaskFailed reports that a subtask failed; the job fails with error.
 type TaskFailed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Chain         int32                  `protobuf:"varint,1,opt,name=chain,proto3" json:"chain,omitempty"`
 	Subtask       int32                  `protobuf:"varint,2,opt,name=subtask,proto3" json:"subtask,omitempty"`
 	Error         string                 `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Attempt       int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TaskFailed) Reset() {
 	*x = TaskFailed{}
-	mi := &file_strom_proto_msgTypes[15]
+	mi := &file_strom_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1010,7 +1542,7 @@ func (x *TaskFailed) String() string {
 func (*TaskFailed) ProtoMessage() {}
 
 func (x *TaskFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[15]
+	mi := &file_strom_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1023,7 +1555,7 @@ func (x *TaskFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaskFailed.ProtoReflect.Descriptor instead.
 func (*TaskFailed) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{15}
+	return file_strom_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TaskFailed) GetChain() int32 {
@@ -1047,6 +1579,13 @@ func (x *TaskFailed) GetError() string {
 	return ""
 }
 
+func (x *TaskFailed) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
 // ReleaseJob tells a node agent that a job ended, so it can drop the
 // job's plan.
 type ReleaseJob struct {
@@ -1058,7 +1597,7 @@ type ReleaseJob struct {
 
 func (x *ReleaseJob) Reset() {
 	*x = ReleaseJob{}
-	mi := &file_strom_proto_msgTypes[16]
+	mi := &file_strom_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1609,7 @@ func (x *ReleaseJob) String() string {
 func (*ReleaseJob) ProtoMessage() {}
 
 func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[16]
+	mi := &file_strom_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1622,7 @@ func (x *ReleaseJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseJob.ProtoReflect.Descriptor instead.
 func (*ReleaseJob) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{16}
+	return file_strom_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReleaseJob) GetJobId() string {
@@ -1102,7 +1641,7 @@ type CancelTask struct {
 
 func (x *CancelTask) Reset() {
 	*x = CancelTask{}
-	mi := &file_strom_proto_msgTypes[17]
+	mi := &file_strom_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1114,7 +1653,7 @@ func (x *CancelTask) String() string {
 func (*CancelTask) ProtoMessage() {}
 
 func (x *CancelTask) ProtoReflect() protoreflect.Message {
-	mi := &file_strom_proto_msgTypes[17]
+	mi := &file_strom_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1127,7 +1666,7 @@ func (x *CancelTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelTask.ProtoReflect.Descriptor instead.
 func (*CancelTask) Descriptor() ([]byte, []int) {
-	return file_strom_proto_rawDescGZIP(), []int{17}
+	return file_strom_proto_rawDescGZIP(), []int{24}
 }
 
 var File_strom_proto protoreflect.FileDescriptor
@@ -1153,11 +1692,12 @@ const file_strom_proto_rawDesc = "" +
 	"\ttimestamp\x18\x02 \x01(\x12R\ttimestamp\";\n" +
 	"\x0fWatermarkStatus\x12\x14\n" +
 	"\x05input\x18\x01 \x01(\x05R\x05input\x12\x12\n" +
-	"\x04idle\x18\x02 \x01(\bR\x04idle\"g\n" +
+	"\x04idle\x18\x02 \x01(\bR\x04idle\"y\n" +
 	"\aBarrier\x12\x14\n" +
 	"\x05input\x18\x01 \x01(\x05R\x05input\x12#\n" +
 	"\rcheckpoint_id\x18\x02 \x01(\x03R\fcheckpointId\x12!\n" +
-	"\ftimestamp_ms\x18\x03 \x01(\x03R\vtimestampMs\"\"\n" +
+	"\ftimestamp_ms\x18\x03 \x01(\x03R\vtimestampMs\x12\x10\n" +
+	"\x03dir\x18\x04 \x01(\tR\x03dir\"\"\n" +
 	"\n" +
 	"EndOfInput\x12\x14\n" +
 	"\x05input\x18\x01 \x01(\x05R\x05input\"?\n" +
@@ -1177,7 +1717,7 @@ const file_strom_proto_rawDesc = "" +
 	"\breceiver\x18\x02 \x01(\v2\x12.strom.v1.ActorRefR\breceiver\x12\x14\n" +
 	"\x05input\x18\x03 \x01(\x05R\x05input\x12'\n" +
 	"\x0finitial_credits\x18\x04 \x01(\x05R\x0einitialCredits\x12\x14\n" +
-	"\x05local\x18\x05 \x01(\bR\x05local\"\xff\x02\n" +
+	"\x05local\x18\x05 \x01(\bR\x05local\"\xe0\x03\n" +
 	"\x0eTaskDeployment\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
 	"\bjob_name\x18\x02 \x01(\tR\ajobName\x12@\n" +
@@ -1186,7 +1726,11 @@ const file_strom_proto_rawDesc = "" +
 	"\asubtask\x18\x05 \x01(\x05R\asubtask\x12*\n" +
 	"\x06master\x18\x06 \x01(\v2\x12.strom.v1.ActorRefR\x06master\x12.\n" +
 	"\x06inputs\x18\a \x03(\v2\x16.strom.v1.InputChannelR\x06inputs\x121\n" +
-	"\aoutputs\x18\b \x03(\v2\x17.strom.v1.OutputChannelR\aoutputs\x1a:\n" +
+	"\aoutputs\x18\b \x03(\v2\x17.strom.v1.OutputChannelR\aoutputs\x12\x18\n" +
+	"\aattempt\x18\t \x01(\x05R\aattempt\x12!\n" +
+	"\frestore_path\x18\n" +
+	" \x01(\tR\vrestorePath\x12\"\n" +
+	"\rat_least_once\x18\v \x01(\bR\vatLeastOnce\x1a:\n" +
 	"\fJobArgsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x01\n" +
@@ -1208,15 +1752,52 @@ const file_strom_proto_rawDesc = "" +
 	"\tStartTask\x128\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x18.strom.v1.TaskDeploymentR\n" +
-	"deployment\">\n" +
+	"deployment\"m\n" +
+	"\x11TriggerCheckpoint\x12#\n" +
+	"\rcheckpoint_id\x18\x01 \x01(\x03R\fcheckpointId\x12!\n" +
+	"\ftimestamp_ms\x18\x02 \x01(\x03R\vtimestampMs\x12\x10\n" +
+	"\x03dir\x18\x03 \x01(\tR\x03dir\"U\n" +
+	"\x11OperatorStateInfo\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04mode\x18\x02 \x01(\x05R\x04mode\x12\x18\n" +
+	"\aentries\x18\x03 \x01(\x03R\aentries\"\x88\x02\n" +
+	"\vStateHandle\x12\x12\n" +
+	"\x04file\x18\x01 \x01(\tR\x04file\x12&\n" +
+	"\x0fkey_group_start\x18\x02 \x01(\x05R\rkeyGroupStart\x12\"\n" +
+	"\rkey_group_end\x18\x03 \x01(\x05R\vkeyGroupEnd\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x1a\n" +
+	"\bchecksum\x18\x05 \x01(\rR\bchecksum\x12#\n" +
+	"\rkeyed_entries\x18\x06 \x01(\x03R\fkeyedEntries\x12D\n" +
+	"\x0foperator_states\x18\a \x03(\v2\x1b.strom.v1.OperatorStateInfoR\x0eoperatorStates\"\x9e\x01\n" +
+	"\x10OperatorSnapshot\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\x12 \n" +
+	"\vparallelism\x18\x02 \x01(\x05R\vparallelism\x12+\n" +
+	"\x05state\x18\x03 \x01(\v2\x15.strom.v1.StateHandleR\x05state\x12)\n" +
+	"\x10source_positions\x18\x04 \x01(\fR\x0fsourcePositions\"\xc0\x01\n" +
+	"\x15AcknowledgeCheckpoint\x12#\n" +
+	"\rcheckpoint_id\x18\x01 \x01(\x03R\fcheckpointId\x12\x14\n" +
+	"\x05chain\x18\x02 \x01(\x05R\x05chain\x12\x18\n" +
+	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\x128\n" +
+	"\toperators\x18\x05 \x03(\v2\x1a.strom.v1.OperatorSnapshotR\toperators\"\x9a\x01\n" +
+	"\x11DeclineCheckpoint\x12#\n" +
+	"\rcheckpoint_id\x18\x01 \x01(\x03R\fcheckpointId\x12\x14\n" +
+	"\x05chain\x18\x02 \x01(\x05R\x05chain\x12\x18\n" +
+	"\asubtask\x18\x03 \x01(\x05R\asubtask\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"?\n" +
+	"\x18NotifyCheckpointComplete\x12#\n" +
+	"\rcheckpoint_id\x18\x01 \x01(\x03R\fcheckpointId\"X\n" +
 	"\fTaskFinished\x12\x14\n" +
 	"\x05chain\x18\x01 \x01(\x05R\x05chain\x12\x18\n" +
-	"\asubtask\x18\x02 \x01(\x05R\asubtask\"R\n" +
+	"\asubtask\x18\x02 \x01(\x05R\asubtask\x12\x18\n" +
+	"\aattempt\x18\x03 \x01(\x05R\aattempt\"l\n" +
 	"\n" +
 	"TaskFailed\x12\x14\n" +
 	"\x05chain\x18\x01 \x01(\x05R\x05chain\x12\x18\n" +
 	"\asubtask\x18\x02 \x01(\x05R\asubtask\x12\x14\n" +
-	"\x05error\x18\x03 \x01(\tR\x05error\"#\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\"#\n" +
 	"\n" +
 	"ReleaseJob\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\"\f\n" +
@@ -1235,46 +1816,56 @@ func file_strom_proto_rawDescGZIP() []byte {
 	return file_strom_proto_rawDescData
 }
 
-var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_strom_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_strom_proto_goTypes = []any{
-	(*ChannelAddress)(nil),  // 0: strom.v1.ChannelAddress
-	(*RecordBatch)(nil),     // 1: strom.v1.RecordBatch
-	(*Watermark)(nil),       // 2: strom.v1.Watermark
-	(*WatermarkStatus)(nil), // 3: strom.v1.WatermarkStatus
-	(*Barrier)(nil),         // 4: strom.v1.Barrier
-	(*EndOfInput)(nil),      // 5: strom.v1.EndOfInput
-	(*CreditGrant)(nil),     // 6: strom.v1.CreditGrant
-	(*ActorRef)(nil),        // 7: strom.v1.ActorRef
-	(*InputChannel)(nil),    // 8: strom.v1.InputChannel
-	(*OutputChannel)(nil),   // 9: strom.v1.OutputChannel
-	(*TaskDeployment)(nil),  // 10: strom.v1.TaskDeployment
-	(*DeployTask)(nil),      // 11: strom.v1.DeployTask
-	(*TaskSpawned)(nil),     // 12: strom.v1.TaskSpawned
-	(*StartTask)(nil),       // 13: strom.v1.StartTask
-	(*TaskFinished)(nil),    // 14: strom.v1.TaskFinished
-	(*TaskFailed)(nil),      // 15: strom.v1.TaskFailed
-	(*ReleaseJob)(nil),      // 16: strom.v1.ReleaseJob
-	(*CancelTask)(nil),      // 17: strom.v1.CancelTask
-	nil,                     // 18: strom.v1.TaskDeployment.JobArgsEntry
-	nil,                     // 19: strom.v1.DeployTask.JobArgsEntry
+	(*ChannelAddress)(nil),           // 0: strom.v1.ChannelAddress
+	(*RecordBatch)(nil),              // 1: strom.v1.RecordBatch
+	(*Watermark)(nil),                // 2: strom.v1.Watermark
+	(*WatermarkStatus)(nil),          // 3: strom.v1.WatermarkStatus
+	(*Barrier)(nil),                  // 4: strom.v1.Barrier
+	(*EndOfInput)(nil),               // 5: strom.v1.EndOfInput
+	(*CreditGrant)(nil),              // 6: strom.v1.CreditGrant
+	(*ActorRef)(nil),                 // 7: strom.v1.ActorRef
+	(*InputChannel)(nil),             // 8: strom.v1.InputChannel
+	(*OutputChannel)(nil),            // 9: strom.v1.OutputChannel
+	(*TaskDeployment)(nil),           // 10: strom.v1.TaskDeployment
+	(*DeployTask)(nil),               // 11: strom.v1.DeployTask
+	(*TaskSpawned)(nil),              // 12: strom.v1.TaskSpawned
+	(*StartTask)(nil),                // 13: strom.v1.StartTask
+	(*TriggerCheckpoint)(nil),        // 14: strom.v1.TriggerCheckpoint
+	(*OperatorStateInfo)(nil),        // 15: strom.v1.OperatorStateInfo
+	(*StateHandle)(nil),              // 16: strom.v1.StateHandle
+	(*OperatorSnapshot)(nil),         // 17: strom.v1.OperatorSnapshot
+	(*AcknowledgeCheckpoint)(nil),    // 18: strom.v1.AcknowledgeCheckpoint
+	(*DeclineCheckpoint)(nil),        // 19: strom.v1.DeclineCheckpoint
+	(*NotifyCheckpointComplete)(nil), // 20: strom.v1.NotifyCheckpointComplete
+	(*TaskFinished)(nil),             // 21: strom.v1.TaskFinished
+	(*TaskFailed)(nil),               // 22: strom.v1.TaskFailed
+	(*ReleaseJob)(nil),               // 23: strom.v1.ReleaseJob
+	(*CancelTask)(nil),               // 24: strom.v1.CancelTask
+	nil,                              // 25: strom.v1.TaskDeployment.JobArgsEntry
+	nil,                              // 26: strom.v1.DeployTask.JobArgsEntry
 }
 var file_strom_proto_depIdxs = []int32{
 	0,  // 0: strom.v1.InputChannel.address:type_name -> strom.v1.ChannelAddress
 	7,  // 1: strom.v1.InputChannel.sender:type_name -> strom.v1.ActorRef
 	0,  // 2: strom.v1.OutputChannel.address:type_name -> strom.v1.ChannelAddress
 	7,  // 3: strom.v1.OutputChannel.receiver:type_name -> strom.v1.ActorRef
-	18, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
+	25, // 4: strom.v1.TaskDeployment.job_args:type_name -> strom.v1.TaskDeployment.JobArgsEntry
 	7,  // 5: strom.v1.TaskDeployment.master:type_name -> strom.v1.ActorRef
 	8,  // 6: strom.v1.TaskDeployment.inputs:type_name -> strom.v1.InputChannel
 	9,  // 7: strom.v1.TaskDeployment.outputs:type_name -> strom.v1.OutputChannel
-	19, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
+	26, // 8: strom.v1.DeployTask.job_args:type_name -> strom.v1.DeployTask.JobArgsEntry
 	7,  // 9: strom.v1.TaskSpawned.task:type_name -> strom.v1.ActorRef
 	10, // 10: strom.v1.StartTask.deployment:type_name -> strom.v1.TaskDeployment
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	15, // 11: strom.v1.StateHandle.operator_states:type_name -> strom.v1.OperatorStateInfo
+	16, // 12: strom.v1.OperatorSnapshot.state:type_name -> strom.v1.StateHandle
+	17, // 13: strom.v1.AcknowledgeCheckpoint.operators:type_name -> strom.v1.OperatorSnapshot
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_strom_proto_init() }
@@ -1288,7 +1879,7 @@ func file_strom_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strom_proto_rawDesc), len(file_strom_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
