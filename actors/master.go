@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,6 +38,9 @@ func Execute(ctx context.Context, system *actor.ActorSystem, plan *Plan, dep Dep
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("job %q: %w", plan.Graph.Name, err)
 	}
+	if err := resumePoint(plan, &cfg); err != nil {
+		return fmt.Errorf("job %q: %w", plan.Graph.Name, err)
+	}
 	result := make(chan error, 1)
 	m := &master{plan: plan, dep: dep, cfg: &cfg, result: result, jobID: fmt.Sprintf("%s-%d", plan.Graph.Name, time.Now().UnixNano())}
 	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return m }), "job-"+m.jobID)
@@ -54,7 +59,73 @@ func Execute(ctx context.Context, system *actor.ActorSystem, plan *Plan, dep Dep
 	if err := system.Root.StopFuture(pid).Wait(); err != nil {
 		jobErr = errors.Join(jobErr, fmt.Errorf("stop job: %w", err))
 	}
+	if jobErr == nil && cfg.Store != nil {
+		if err := markFinished(cfg.Store); err != nil {
+			jobErr = fmt.Errorf("job %q: %w", plan.Graph.Name, err)
+		}
+	}
 	return jobErr
+}
+
+// finishedMarker names the file that records that the job of a checkpoint
+// directory ran to its end.
+const finishedMarker = "_finished"
+
+// resumePoint chooses where a job with a checkpoint store starts: from the
+// given restore path; else, when the job's last run did not finish, from
+// its latest complete checkpoint (so a killed run resumes); else afresh,
+// clearing the checkpoints of the finished run.
+func resumePoint(plan *Plan, cfg *Config) error {
+	st := cfg.Store
+	if st == nil || cfg.RestorePath != "" {
+		return nil
+	}
+	marker := filepath.Join(st.Dir(), finishedMarker)
+	if _, err := os.Stat(marker); err == nil {
+		ids, err := st.CheckpointIDs()
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := os.RemoveAll(st.CheckpointDir(id)); err != nil {
+				return fmt.Errorf("clear checkpoints of the finished run: %w", err)
+			}
+		}
+		return os.Remove(marker)
+	}
+	latest, skipped, err := st.Latest()
+	for _, s := range skipped {
+		cfg.Logger.Warn("skipping damaged or incomplete checkpoint", "checkpoint", s.ID, "err", s.Err)
+	}
+	switch {
+	case errors.Is(err, snapshot.ErrNoCheckpoint):
+		return nil
+	case err != nil:
+		return fmt.Errorf("find latest checkpoint: %w", err)
+	case latest.JobName != plan.Graph.Name:
+		return fmt.Errorf("checkpoint directory %s holds checkpoints of job %q", st.Dir(), latest.JobName)
+	}
+	cfg.Logger.Info("resuming from checkpoint", "checkpoint", latest.CheckpointID, "dir", latest.Dir)
+	cfg.RestorePath = latest.Dir
+	return nil
+}
+
+// markFinished records that the job ran to its end, durably.
+func markFinished(st *snapshot.Store) error {
+	path := filepath.Join(st.Dir(), finishedMarker)
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("mark job finished: %w", err)
+	}
+	err = errors.Join(f.Sync(), f.Close())
+	if err != nil {
+		return fmt.Errorf("mark job finished: %w", err)
+	}
+	d, err := os.Open(st.Dir())
+	if err != nil {
+		return fmt.Errorf("mark job finished: %w", err)
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
 
 type cancelJob struct{ err error }

@@ -83,6 +83,8 @@ type Environment struct {
 	errs        []error
 	// sides are the side outputs of each operator, in output order.
 	sides map[*actors.Vertex][]sideTag
+	// checkpointDir is where checkpoints go; empty runs without.
+	checkpointDir string
 }
 
 // Option configures an Environment.
@@ -111,6 +113,32 @@ func WithCredits(n int) Option { return func(e *Environment) { e.cfg.Credits = n
 
 // WithClock sets the clock of processing time (default: the wall clock).
 func WithClock(c operators.Clock) Option { return func(e *Environment) { e.cfg.Clock = c } }
+
+// WithCheckpointing takes a checkpoint every interval into dir. A job run
+// again with the same dir after it was killed resumes from its latest
+// complete checkpoint.
+func WithCheckpointing(dir string, interval time.Duration) Option {
+	return func(e *Environment) {
+		e.checkpointDir = dir
+		e.cfg.Checkpoint.Interval = interval
+	}
+}
+
+// WithCheckpointConfig sets the checkpoint timeout, pause, concurrency,
+// mode and retention (the interval too; WithCheckpointing sets the
+// directory).
+func WithCheckpointConfig(c actors.CheckpointConfig) Option {
+	return func(e *Environment) { e.cfg.Checkpoint = c }
+}
+
+// WithRestore starts the job from the checkpoint or savepoint at path.
+func WithRestore(path string) Option { return func(e *Environment) { e.cfg.RestorePath = path } }
+
+// WithRestartStrategy sets what happens when the job fails (default: it
+// fails; with checkpoints, see RuntimeParams).
+func WithRestartStrategy(r actors.RestartStrategy) Option {
+	return func(e *Environment) { e.cfg.Restart = r }
+}
 
 // WithLogger sets the logger of the runtime.
 func WithLogger(l *slog.Logger) Option { return func(e *Environment) { e.cfg.Logger = l } }
@@ -178,9 +206,30 @@ func (e *Environment) Execute(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := e.runtimeConfig()
+	if err != nil {
+		return err
+	}
 	system := NewActorSystem(e.cfg.Logger)
 	defer system.Shutdown()
-	return actors.Execute(ctx, system, p, actors.Deployment{}, e.cfg)
+	return actors.Execute(ctx, system, p, actors.Deployment{}, cfg)
+}
+
+// runtimeConfig opens the checkpoint store, if any.
+func (e *Environment) runtimeConfig() (actors.Config, error) {
+	cfg := e.cfg
+	if e.checkpointDir == "" {
+		if cfg.Checkpoint.Interval > 0 {
+			return cfg, fmt.Errorf("job %q: checkpoint interval %v without a checkpoint directory", e.graph.Name, cfg.Checkpoint.Interval)
+		}
+		return cfg, nil
+	}
+	st, err := snapshot.Open(e.checkpointDir, nil)
+	if err != nil {
+		return cfg, fmt.Errorf("job %q: checkpoint directory: %w", e.graph.Name, err)
+	}
+	cfg.Store = st
+	return cfg, nil
 }
 
 // ExecuteOn runs the job's subtasks on the node agents of dep, with the
@@ -198,7 +247,11 @@ func (e *Environment) ExecuteOn(ctx context.Context, system *actor.ActorSystem, 
 			}
 		}
 	}
-	return actors.Execute(ctx, system, p, dep, e.cfg)
+	cfg, err := e.runtimeConfig()
+	if err != nil {
+		return err
+	}
+	return actors.Execute(ctx, system, p, dep, cfg)
 }
 
 // Config returns the runtime configuration the job runs with.

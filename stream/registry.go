@@ -2,6 +2,7 @@ package stream
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -82,6 +83,11 @@ var RuntimeParams = []Param{
 	{Name: "mode", Default: "auto", Usage: "streaming, batch, or auto (batch when every source is bounded)"},
 	{Name: "buffer-timeout", Default: "5ms", Usage: "longest a record waits in a partly filled batch; 0 sends each record at once"},
 	{Name: "batch-size", Default: "1024", Usage: "records per network batch"},
+	{Name: "checkpoint-dir", Usage: "directory of the job's checkpoints; a job run again with the same directory resumes from its latest complete checkpoint"},
+	{Name: "checkpoint-interval", Default: "1s", Usage: "time between checkpoints (with --checkpoint-dir)"},
+	{Name: "state-backend", Default: "heap", Usage: "where keyed state lives: heap"},
+	{Name: "restore", Usage: "checkpoint or savepoint directory to start from"},
+	{Name: "restart-strategy", Default: "auto", Usage: "none, fixed:ATTEMPTS,DELAY, exponential:INITIAL,MAX, failure-rate:MAX,INTERVAL,DELAY, or auto (fixed:10,100ms with checkpoints, else none)"},
 }
 
 var registry = struct {
@@ -166,12 +172,58 @@ func NewJobEnvironment(j *Job, args Args, opts ...Option) (*Environment, error) 
 		return nil, fmt.Errorf("--buffer-timeout %v: must not be negative", bt)
 	}
 	base := []Option{WithParallelism(par), WithMaxParallelism(maxPar), WithMode(mode), WithBufferTimeout(bt), WithBatchSize(bs)}
+	cp, err := checkpointOptions(full)
+	if err != nil {
+		return nil, err
+	}
+	base = append(base, cp...)
 	env := NewEnvironment(append(base, opts...)...)
 	env.SetName(j.Name)
 	if err := j.Build(env, full); err != nil {
 		return nil, fmt.Errorf("job %q: %w", j.Name, err)
 	}
 	return env, nil
+}
+
+// checkpointOptions turns the checkpoint flags into options.
+func checkpointOptions(args Args) ([]Option, error) {
+	var opts []Option
+	switch b := args["state-backend"]; b {
+	case "heap", "":
+	case "pebble":
+		return nil, fmt.Errorf("--state-backend pebble: not available in this build; use heap")
+	default:
+		return nil, fmt.Errorf("--state-backend %q: want heap", b)
+	}
+	dir := args["checkpoint-dir"]
+	interval, err := args.Duration("checkpoint-interval")
+	if err != nil {
+		return nil, err
+	}
+	if interval <= 0 && dir != "" {
+		return nil, fmt.Errorf("--checkpoint-interval %v: must be positive", interval)
+	}
+	if dir != "" {
+		opts = append(opts, WithCheckpointing(dir, interval))
+	}
+	if p := args["restore"]; p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return nil, fmt.Errorf("--restore: %w", err)
+		}
+		opts = append(opts, WithRestore(p))
+	}
+	rs := args["restart-strategy"]
+	if rs == "" || rs == "auto" {
+		rs = "none"
+		if dir != "" {
+			rs = "fixed:10,100ms"
+		}
+	}
+	strategy, err := actors.ParseRestartStrategy(rs)
+	if err != nil {
+		return nil, fmt.Errorf("--restart-strategy: %w", err)
+	}
+	return append(opts, WithRestartStrategy(strategy)), nil
 }
 
 // Resolver returns the resolver node agents use to rebuild registered jobs.

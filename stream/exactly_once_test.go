@@ -1,0 +1,209 @@
+package stream
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stromhq/strom/operators"
+	"github.com/stromhq/strom/snapshot"
+)
+
+// The exactly-once checker: each source subtask emits, for keys of its own,
+// strictly increasing sequence numbers; a keyed checker holds the last
+// number per key in checkpointed state and counts every number that is not
+// last+1; an operator fails the job after a number of records once enough
+// checkpoints completed, for several rounds. After the job, every key must
+// have reached its last number with no violation: nothing lost, nothing
+// applied twice.
+
+type seqRecord struct {
+	Key int64
+	Seq int64
+}
+
+// seqSource emits perKey numbers for each of keys keys of its subtask.
+type seqSource struct {
+	keys, perKey int64
+	subtask      int64
+	next         int64 // index of the next record: key next%keys, seq next/keys
+	delay        time.Duration
+}
+
+func (s *seqSource) Open(ctx *operators.TaskContext) error {
+	s.subtask = int64(ctx.Subtask)
+	return nil
+}
+
+func (s *seqSource) Poll(b *operators.Batch[seqRecord], max int) (operators.PollResult, error) {
+	total := s.keys * s.perKey
+	for n := 0; n < min(max, 50) && s.next < total; n++ {
+		b.Append(seqRecord{Key: s.subtask*1_000_000 + s.next%s.keys, Seq: s.next / s.keys}, operators.NoTimestamp)
+		s.next++
+	}
+	// Slow enough that checkpoints complete while the job runs.
+	return operators.PollResult{Done: s.next >= total, Wait: s.delay}, nil
+}
+
+func (s *seqSource) Close() error { return nil }
+
+func (s *seqSource) Position() ([]byte, error) { return binary.AppendVarint(nil, s.next), nil }
+
+func (s *seqSource) Seek(p []byte) error {
+	v, n := binary.Varint(p)
+	if n <= 0 {
+		return errors.New("bad position")
+	}
+	s.next = v
+	return nil
+}
+
+// checker keeps the last sequence number per key as checkpointed state.
+type checker struct {
+	operators.Base
+	out        operators.Input[seqRecord]
+	last       map[int64]int64
+	violations *atomic.Int64
+	finals     *sync.Map
+	restored   *atomic.Int64
+}
+
+func (c *checker) Open(ctx *operators.TaskContext) error {
+	c.Ctx, c.last = ctx, map[int64]int64{}
+	return nil
+}
+
+func (c *checker) ProcessBatch(b *operators.Batch[seqRecord]) error {
+	for _, r := range b.Values {
+		last, ok := c.last[r.Key]
+		if (!ok && r.Seq != 0) || (ok && r.Seq != last+1) {
+			c.violations.Add(1)
+		}
+		c.last[r.Key] = r.Seq
+	}
+	return c.out.ProcessBatch(b)
+}
+
+func (c *checker) ProcessWatermark(wm int64) error { return c.out.ProcessWatermark(wm) }
+
+func (c *checker) EndInput() error {
+	for k, v := range c.last {
+		c.finals.Store(k, v)
+	}
+	return nil
+}
+
+var keyHash, _ = snapshot.HasherFor[int64]()
+
+func (c *checker) SnapshotState(_ int64, w operators.StateWriter) error {
+	for k, v := range c.last {
+		w.Keyed(c.Ctx.KeyGroupOf(keyHash(k)), binary.AppendVarint(nil, k), binary.AppendVarint(nil, v))
+	}
+	return nil
+}
+
+func (c *checker) RestoreState(r operators.StateReader) error {
+	c.restored.Add(1)
+	return r.Keyed(func(_ int, key, value []byte) error {
+		k, n1 := binary.Varint(key)
+		v, n2 := binary.Varint(value)
+		if n1 <= 0 || n2 <= 0 {
+			return errors.New("corrupt checker state")
+		}
+		c.last[k] = v
+		return nil
+	})
+}
+
+// failer fails its subtask 0 once it saw failAfter records and at least
+// checkpoints completed checkpoints since it started, rounds times in all.
+type failer struct {
+	operators.Base
+	out                   operators.Input[seqRecord]
+	failAfter, seen       int
+	checkpoints, complete int
+	rounds                *atomic.Int64
+}
+
+func (f *failer) ProcessBatch(b *operators.Batch[seqRecord]) error {
+	f.seen += b.Len()
+	if f.Ctx.Subtask == 0 && f.seen >= f.failAfter && f.complete >= f.checkpoints && f.rounds.Add(-1) >= 0 {
+		return fmt.Errorf("injected failure after %d records", f.seen)
+	}
+	return f.out.ProcessBatch(b)
+}
+
+func (f *failer) ProcessWatermark(wm int64) error { return f.out.ProcessWatermark(wm) }
+
+func (f *failer) NotifyCheckpointComplete(int64) error {
+	f.complete++
+	return nil
+}
+
+func TestExactlyOnceStateAcrossFailures(t *testing.T) {
+	for _, p := range []int{1, 2} {
+		t.Run(fmt.Sprint("p=", p), func(t *testing.T) {
+			const keys, perKey, rounds = 20, 400, 3
+			var violations, roundsLeft, restored atomic.Int64
+			roundsLeft.Store(rounds)
+			var finals sync.Map
+			env := NewEnvironment(WithParallelism(p), WithLogger(DiscardLogger()),
+				WithCheckpointing(t.TempDir(), 20*time.Millisecond),
+				WithRestartStrategy(restartNow{}), WithBatchSize(64))
+			src := FromSource(env, "seq", func() operators.Source[seqRecord] {
+				return &seqSource{keys: keys, perKey: perKey, delay: time.Millisecond}
+			}, true)
+			failing := addVertex[seqRecord](env, simple[seqRecord, seqRecord]("fail", func(o operators.Input[seqRecord]) operators.OneInputOperator[seqRecord] {
+				return &failer{out: o, failAfter: 1500, checkpoints: 2, rounds: &roundsLeft}
+			}), src.input())
+			keyed := KeyBy(failing, func(r seqRecord) int64 { return r.Key })
+			checked := addVertex[seqRecord](env, simple[seqRecord, seqRecord]("check", func(o operators.Input[seqRecord]) operators.OneInputOperator[seqRecord] {
+				return &checker{out: o, violations: &violations, finals: &finals, restored: &restored}
+			}), keyed.stream.input())
+			SinkTo(checked, "drop", func() operators.Sink[seqRecord] { return nullSink[seqRecord]{} })
+
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if err := env.Execute(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if left := roundsLeft.Load(); left > 0 {
+				t.Fatalf("only %d of %d failures happened", rounds-left, rounds)
+			}
+			if r := restored.Load(); r < rounds*int64(p) {
+				t.Fatalf("checker subtasks restored %d times; want every restart to restore from a checkpoint", r)
+			}
+			if v := violations.Load(); v != 0 {
+				t.Fatalf("%d sequence violations: records lost or applied twice", v)
+			}
+			n := 0
+			finals.Range(func(k, v any) bool {
+				n++
+				if v.(int64) != perKey-1 {
+					t.Errorf("key %d ended at %d, want %d", k, v, perKey-1)
+				}
+				return true
+			})
+			if n != keys*p {
+				t.Fatalf("%d keys reached the end, want %d", n, keys*p)
+			}
+		})
+	}
+}
+
+// restartNow restarts at once, any number of times.
+type restartNow struct{}
+
+func (restartNow) Restart([]time.Time) (time.Duration, bool) { return 0, true }
+
+type nullSink[T any] struct{}
+
+func (nullSink[T]) Open(*operators.TaskContext) error { return nil }
+func (nullSink[T]) Write(*operators.Batch[T]) error   { return nil }
+func (nullSink[T]) Finish() error                     { return nil }
+func (nullSink[T]) Close() error                      { return nil }
