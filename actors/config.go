@@ -33,6 +33,10 @@ type Config struct {
 	// starts empty (Execute fills it with the latest checkpoint of Store
 	// when the job did not finish last time).
 	RestorePath string
+	// SavepointOnStop, when set, makes a job whose context is cancelled
+	// take a final checkpoint and keep it as the savepoint of this name
+	// before it stops.
+	SavepointOnStop string
 	// Restart decides whether a failed job restarts from its latest
 	// checkpoint (default: no restart).
 	Restart RestartStrategy

@@ -51,7 +51,7 @@ func Execute(ctx context.Context, system *actor.ActorSystem, plan *Plan, dep Dep
 	select {
 	case jobErr = <-result:
 	case <-ctx.Done():
-		system.Root.Send(pid, cancelJob{err: ctx.Err()})
+		system.Root.Send(pid, cancelJob{err: ctx.Err(), savepoint: cfg.SavepointOnStop})
 		jobErr = <-result
 	}
 	// Stopping the master stops its local subtasks first, closing their
@@ -128,7 +128,12 @@ func markFinished(st *snapshot.Store) error {
 	return errors.Join(d.Sync(), d.Close())
 }
 
-type cancelJob struct{ err error }
+type cancelJob struct {
+	err error
+	// savepoint, when set, asks for a final checkpoint kept as this
+	// savepoint before the job stops.
+	savepoint string
+}
 
 type deployTimeout struct{ attempt int }
 
@@ -173,6 +178,8 @@ type master struct {
 	checkpts   map[int64]*snapshot.PendingCheckpoint
 	tick       *time.Timer
 	restoreDir string
+	// stopping is set while the job waits for its final checkpoint.
+	stopping *stopWithSavepoint
 }
 
 func (m *master) Receive(c actor.Context) {
@@ -231,7 +238,11 @@ func (m *master) Receive(c actor.Context) {
 			m.restart(c)
 		}
 	case cancelJob:
-		m.complete(c, fmt.Errorf("job %q: %w: %w", m.plan.Graph.Name, ErrCancelled, msg.err))
+		m.cancel(c, msg)
+	case savepointTimeout:
+		if m.stopping != nil {
+			m.complete(c, fmt.Errorf("job %q: stop with savepoint: no checkpoint completed within %v", m.plan.Graph.Name, m.cfg.Checkpoint.Timeout))
+		}
 	case deployTimeout:
 		if msg.attempt == m.attempt && m.pending > 0 {
 			m.complete(c, fmt.Errorf("job %q: %d subtasks not deployed within %v", m.plan.Graph.Name, m.pending, m.cfg.DeployTimeout))

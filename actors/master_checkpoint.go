@@ -111,6 +111,10 @@ func (m *master) onCommitted(c actor.Context, msg checkpointCommitted) {
 		return
 	}
 	m.coordActions(c, m.coord.committed(msg.id, time.Now(), nil))
+	if m.stopping != nil && msg.id >= m.stopping.after {
+		m.finishStopWithSavepoint(c, msg.id)
+		return
+	}
 	m.cfg.Logger.Debug("checkpoint complete", "job", m.plan.Graph.Name, "checkpoint", msg.id)
 	if m.cfg.Metrics != nil {
 		m.cfg.Metrics.Counter("checkpoints").Add(1)
@@ -122,4 +126,42 @@ func (m *master) onCommitted(c actor.Context, msg checkpointCommitted) {
 	}
 	store, keep := m.cfg.Store, m.cfg.Checkpoint.Retain
 	go func() { _, _ = store.Retain(keep) }()
+}
+
+// stopWithSavepoint is a stop that waits for a final checkpoint.
+type stopWithSavepoint struct {
+	name string
+	// after is the first checkpoint ID that counts as final.
+	after int64
+	err   error
+}
+
+// cancel stops the job; with a savepoint name it first takes a final
+// checkpoint and keeps it as that savepoint.
+func (m *master) cancel(c actor.Context, msg cancelJob) {
+	cancelled := fmt.Errorf("job %q: %w: %w", m.plan.Graph.Name, ErrCancelled, msg.err)
+	if msg.savepoint == "" || m.coord == nil || m.stopping != nil {
+		m.complete(c, cancelled)
+		return
+	}
+	m.stopping = &stopWithSavepoint{name: msg.savepoint, after: m.coord.nextID, err: cancelled}
+	// Trigger at once: no interval or pause to wait for.
+	m.coord.lastTrigger, m.coord.lastComplete = time.Time{}, time.Time{}
+	m.coordActions(c, m.coord.tick(time.Now()))
+	self, sys := c.Self(), c.ActorSystem()
+	time.AfterFunc(m.cfg.Checkpoint.Timeout, func() { sys.Root.Send(self, savepointTimeout{}) })
+}
+
+type savepointTimeout struct{}
+
+// finishStopWithSavepoint keeps checkpoint id as the savepoint and ends
+// the job.
+func (m *master) finishStopWithSavepoint(c actor.Context, id int64) {
+	name, cancelled := m.stopping.name, m.stopping.err
+	if _, err := m.cfg.Store.Savepoint(name, id); err != nil {
+		m.complete(c, fmt.Errorf("job %q: stop with savepoint: %w", m.plan.Graph.Name, err))
+		return
+	}
+	m.cfg.Logger.Info("savepoint taken", "job", m.plan.Graph.Name, "savepoint", m.cfg.Store.SavepointDir(name), "checkpoint", id)
+	m.complete(c, cancelled)
 }

@@ -144,4 +144,3 @@ func ParseRestartStrategy(s string) (RestartStrategy, error) {
 	}
 	return bad()
 }
-

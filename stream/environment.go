@@ -131,6 +131,12 @@ func WithCheckpointConfig(c actors.CheckpointConfig) Option {
 	return func(e *Environment) { e.cfg.Checkpoint = c }
 }
 
+// WithSavepointOnStop makes a job stopped by its context take a final
+// checkpoint and keep it as savepoint name before it ends.
+func WithSavepointOnStop(name string) Option {
+	return func(e *Environment) { e.cfg.SavepointOnStop = name }
+}
+
 // WithRestore starts the job from the checkpoint or savepoint at path.
 func WithRestore(path string) Option { return func(e *Environment) { e.cfg.RestorePath = path } }
 

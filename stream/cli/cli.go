@@ -46,6 +46,7 @@ func usage(extra []Command) string {
 	b.WriteString("usage:\n")
 	b.WriteString("  strom jobs                  list the jobs this binary knows\n")
 	b.WriteString("  strom run JOB [flags]       run a job on an in-process cluster (strom run JOB -h for its flags)\n")
+	b.WriteString("  strom savepoint CMD ...     create, list, delete or inspect savepoints (strom savepoint -h)\n")
 	for _, c := range extra {
 		fmt.Fprintf(&b, "  strom %s\n", c.Usage)
 	}
@@ -69,6 +70,8 @@ func Main(args []string, stdout, stderr io.Writer, extra ...Command) int {
 		return 0
 	case "run":
 		err = runJob(args[1:], stdout, stderr)
+	case "savepoint":
+		err = runSavepoint(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage(extra))
 		return 0
@@ -123,6 +126,7 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 0, "stop the job after this long (0: run until its input ends)")
 	progress := fs.Duration("progress", time.Second, "interval of the progress line on stderr (0: none)")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	savepointOnStop := fs.String("savepoint-on-stop", "", "when --duration or a signal stops the job, take a final checkpoint and keep it as this savepoint (needs --checkpoint-dir)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -147,7 +151,14 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	})
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	metrics := &actors.Metrics{}
-	env, err := stream.NewJobEnvironment(job, jobArgs, stream.WithLogger(logger), stream.WithMetrics(metrics))
+	opts := []stream.Option{stream.WithLogger(logger), stream.WithMetrics(metrics)}
+	if *savepointOnStop != "" {
+		if jobArgs["checkpoint-dir"] == "" {
+			return UsageError{Err: fmt.Errorf("--savepoint-on-stop: needs --checkpoint-dir")}
+		}
+		opts = append(opts, stream.WithSavepointOnStop(*savepointOnStop))
+	}
+	env, err := stream.NewJobEnvironment(job, jobArgs, opts...)
 	if err != nil {
 		return UsageError{err}
 	}
