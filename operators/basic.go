@@ -131,3 +131,31 @@ func (s *SinkOperator[T]) Close() (err error) {
 	defer recoverInto(s.Ctx, &err)
 	return attribute(s.Ctx, s.Sink.Close())
 }
+
+// SnapshotState implements Checkpointed for sinks that are.
+func (s *SinkOperator[T]) SnapshotState(id int64, w StateWriter) (err error) {
+	if c, ok := s.Sink.(Checkpointed); ok {
+		defer recoverInto(s.Ctx, &err)
+		return attribute(s.Ctx, c.SnapshotState(id, w))
+	}
+	return nil
+}
+
+// RestoreState implements Checkpointed for sinks that are.
+func (s *SinkOperator[T]) RestoreState(r StateReader) (err error) {
+	if c, ok := s.Sink.(Checkpointed); ok {
+		defer recoverInto(s.Ctx, &err)
+		return attribute(s.Ctx, c.RestoreState(r))
+	}
+	return nil
+}
+
+// NotifyCheckpointComplete implements CheckpointListener for sinks that
+// are.
+func (s *SinkOperator[T]) NotifyCheckpointComplete(id int64) (err error) {
+	if l, ok := s.Sink.(CheckpointListener); ok {
+		defer recoverInto(s.Ctx, &err)
+		return attribute(s.Ctx, l.NotifyCheckpointComplete(id))
+	}
+	return nil
+}
