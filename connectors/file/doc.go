@@ -14,26 +14,101 @@
 // [BufferSize]); a line longer than [MaxLineBytes] (64 MiB by default) fails
 // the source with an error naming the file and the line's offset.
 //
+// [Rate] paces the source to a number of lines per second in total, each
+// of P subtasks reading its share rate/P through a token bucket of its
+// own; Poll never blocks but returns a Wait when the bucket is empty.
+//
+// [LineSource] is an operators.CheckpointedSource. Its position is the
+// byte offset of the next line the subtask will read, in a small versioned
+// binary encoding that also carries the subtask, the parallelism, the
+// file's size and the subtask's byte range; Seek, called after Open and
+// before the first Poll, continues exactly there, so that no line is lost
+// or read twice. A position is accepted only by the same subtask at the
+// same parallelism over an unchanged file (same size, the offset at the
+// start of a line); anything else is refused with an error.
+//
 // # Writing
 //
 // [NewSink] returns a sink that writes format(v) + "\n" per record. At
 // parallelism 1 it writes the file path. At parallelism P > 1 path is a
-// directory holding one file per subtask, named part-<subtask>
-// (part-0, part-1, ...); the directory is created when missing, and part
-// files of other subtasks, or left from earlier runs at a different
-// parallelism, are not touched.
+// directory holding the files of each subtask (see below); the directory
+// is created when missing, and files of other subtasks, or left from
+// earlier runs at a different parallelism, are not touched.
 //
-// Output is committed atomically at the end of a bounded input: each subtask
-// writes <target>.inprogress and, in Finish, flushes, fsyncs, renames it to
-// <target> and fsyncs the directory. A reader therefore sees either the
-// previous output or the complete new one, never a half-written file. When a
-// job is cancelled or fails, Close runs without Finish and removes the
+// Without checkpoints, output is committed atomically at the end of a
+// bounded input: each subtask writes <target>.inprogress and, in Finish,
+// flushes, fsyncs, renames it to <target> and fsyncs the directory, where
+// <target> is path at parallelism 1 and path/part-<subtask> (part-0,
+// part-1, ...) at P > 1. A reader therefore sees either the previous
+// output or the complete new one, never a half-written file. When a job is
+// cancelled or fails, Close runs without Finish and removes the
 // in-progress file, leaving any previous output in place. An unbounded job
 // never reaches Finish, so its output stays in progress.
+//
+// # Exactly-once output with checkpoints
+//
+// [Sink] implements operators.Checkpointed and operators.CheckpointListener
+// so that, when the job checkpoints and restarts from its checkpoints, the
+// committed output holds every record exactly once: the same bytes as an
+// uninterrupted run. The protocol, per subtask:
+//
+//   - The sink keeps appending to <target>.inprogress. Open does not
+//     truncate an in-progress file left by an earlier attempt: a restore,
+//     which follows Open, needs it. A run that does not restore truncates
+//     it at its first record, checkpoint or Finish.
+//   - SnapshotState (the checkpoint barrier reached the sink) flushes the
+//     buffer and fsyncs the in-progress file. At parallelism 1 it records
+//     the file's length. At P > 1 it then rolls the file, unless it is
+//     empty: it renames it to path/part-<subtask>-<n>.pending, fsyncs the
+//     directory and starts an empty in-progress file; n counts the parts of
+//     the subtask from 0. It records one entry in the operator state list
+//     [SinkStateName] with mode snapshot.Union: the subtask index, the
+//     parallelism, the number of the next part and the length of the
+//     in-progress file (0 after a roll).
+//   - NotifyCheckpointComplete(id) (the checkpoint is durable) commits the
+//     parts rolled at checkpoints up to id, renaming
+//     part-<subtask>-<n>.pending to part-<subtask>-<n>, and fsyncs the
+//     directory. A part thus becomes visible only once the checkpoint
+//     covering its records completed, and readers of the directory see
+//     part files in the order of n, per subtask. At parallelism 1 there is
+//     nothing to commit: the output path is a single file, visible at the
+//     end.
+//   - RestoreState (the job restarts from a checkpoint; after Open, before
+//     the first record) reads all entries, refuses corrupt ones and entries
+//     of another parallelism, and picks the one of its subtask. It
+//     truncates the in-progress file back to the recorded length, dropping
+//     what was written after the checkpoint (the job emits those records
+//     again), and appends from there. At P > 1 it commits the parts below
+//     the recorded part number that are still pending (the checkpoint
+//     completed even if its notification never arrived) and removes the
+//     subtask's parts, pending or committed, from that number on: they were
+//     written after the checkpoint.
+//   - Finish (end of bounded input) commits as without checkpoints at
+//     parallelism 1. At P > 1 it commits all pending parts and the
+//     in-progress file as the last part, part-<subtask>-<n> (a subtask that
+//     wrote nothing commits one empty part), and removes what an earlier
+//     run of the subtask left: higher-numbered parts and part-<subtask>.
+//     A reader of a bounded job's output thus sees either the previous
+//     output or the complete exactly-once output at P = 1, and at P > 1
+//     parts appear as checkpoints complete.
+//   - Once the sink took or restored a checkpoint, Close without Finish
+//     keeps the in-progress file and the pending parts, for a restore; a
+//     cancelled job leaves them behind, and a later run that does not
+//     restore overwrites them.
+//
+// Without checkpoints (SnapshotState never called and nothing restored)
+// the sink behaves as described under Writing. Limitations: sinks restore
+// only at the parallelism of the checkpoint; a restore after Finish
+// committed the output at parallelism 1 is refused, since the in-progress
+// file is gone; SnapshotState after Finish is an error; and at P > 1 parts
+// of an earlier run with higher numbers stay visible until Finish of a
+// checkpointed run removes them, so unbounded jobs should write to a fresh
+// directory.
 //
 // # Usage
 //
 //	lines := file.Lines("input.txt")          // operators.Source[string]
+//	paced := file.Lines("input.txt", file.Rate(10_000))
 //	out := file.NewLineSink("output.txt")      // operators.Sink[string]
 //	counts := file.NewSink("counts", func(c WordCount) string {
 //		return fmt.Sprintf("%s\t%d", c.Word, c.N)
@@ -41,7 +116,8 @@
 //
 // # Concurrency
 //
-// The runtime opens one instance per subtask and calls its methods from that
-// subtask's goroutine only, so sources and sinks take no locks. An instance
-// serves one subtask at a time; it may be opened again after Close.
+// The runtime opens one instance per subtask and calls its methods,
+// checkpoint methods included, from that subtask's goroutine only, so
+// sources and sinks take no locks. An instance serves one subtask at a
+// time; it may be opened again after Close.
 package file

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
+	"github.com/stromhq/strom/connectors/internal/ratelimit"
 	"github.com/stromhq/strom/operators"
 )
 
@@ -20,21 +22,31 @@ type LineSource struct {
 	path    string
 	bufSize int
 	maxLine int
+	rate    float64 // records per second across all subtasks; 0 = unlimited
+	clock   func() time.Time
 
-	f       *os.File
-	r       *bufio.Reader
-	pos     int64 // offset of the next unread byte
-	end     int64 // lines starting before end are ours
-	done    bool
-	scratch []byte // assembles lines longer than the buffer
+	f        *os.File
+	r        *bufio.Reader
+	sub, par int
+	size     int64 // the file's size at Open
+	start    int64 // this subtask's byte range is [start, end)
+	pos      int64 // offset of the next unread byte: the next line
+	end      int64 // lines starting before end are ours
+	done     bool
+	polled   bool // Poll ran since Open
+	limit    *ratelimit.Bucket
+	scratch  []byte // assembles lines longer than the buffer
 }
 
-var _ operators.Source[string] = (*LineSource)(nil)
+var (
+	_ operators.Source[string]     = (*LineSource)(nil)
+	_ operators.CheckpointedSource = (*LineSource)(nil)
+)
 
 // Lines returns a source of the lines of the file at path. Records carry
 // no event time (operators.NoTimestamp).
 func Lines(path string, opts ...LineOption) *LineSource {
-	s := &LineSource{path: path, bufSize: defaultBufferSize, maxLine: defaultMaxLineBytes}
+	s := &LineSource{path: path, bufSize: defaultBufferSize, maxLine: defaultMaxLineBytes, clock: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -51,7 +63,12 @@ func (s *LineSource) Open(ctx *operators.TaskContext) error {
 	if s.f != nil {
 		return fmt.Errorf("open input %s: source already open", s.path)
 	}
-	s.done = false
+	s.done, s.polled, s.r = false, false, nil
+	s.sub, s.par = sub, par
+	s.limit = nil
+	if s.rate > 0 {
+		s.limit = ratelimit.New(ratelimit.PerSubtask(s.rate, par), s.clock)
+	}
 	f, err := os.Open(s.path)
 	if err != nil {
 		return fmt.Errorf("open input: %w", err)
@@ -66,8 +83,9 @@ func (s *LineSource) Open(ctx *operators.TaskContext) error {
 		return fmt.Errorf("open input %s: is a directory", s.path)
 	}
 	s.f = f
-	start, end := span(fi.Size(), sub, par)
-	s.pos, s.end = start, end
+	s.size = fi.Size()
+	start, end := span(s.size, sub, par)
+	s.start, s.pos, s.end = start, start, end
 	if start >= end {
 		s.done = true // no line starts in an empty range
 		return nil
@@ -92,10 +110,23 @@ func (s *LineSource) Open(ctx *operators.TaskContext) error {
 }
 
 // Poll implements operators.Source: it appends up to max lines and reports
-// Done once the last line of the range has been appended.
+// Done once the last line of the range has been appended. With [Rate] it
+// appends no more lines than the subtask's token bucket allows, and when
+// that is none it returns a Wait instead of blocking.
 func (s *LineSource) Poll(b *operators.Batch[string], max int) (operators.PollResult, error) {
 	if s.f == nil {
 		return operators.PollResult{}, fmt.Errorf("poll input %s: source not open", s.path)
+	}
+	s.polled = true
+	if s.done {
+		return operators.PollResult{Done: true}, nil
+	}
+	if s.limit != nil && max > 0 {
+		n, wait := s.limit.Take(max)
+		if n == 0 {
+			return operators.PollResult{Wait: wait}, nil
+		}
+		max = n
 	}
 	for n := 0; n < max && !s.done; n++ {
 		line, ok, err := s.readLine()
@@ -118,22 +149,26 @@ func (s *LineSource) Close() error {
 		return nil
 	}
 	err := s.f.Close()
-	s.f, s.r = nil, nil
+	s.f, s.r, s.limit = nil, nil, nil
 	if err != nil {
 		return fmt.Errorf("close input: %w", err)
 	}
 	return nil
 }
 
-// readLine reads the line at s.pos without its terminator. It returns
-// ok=false at the end of the file. The slice is valid until the next read.
+// readLine reads the line at s.pos without its terminator and moves s.pos
+// past it; on an error s.pos stays at the line. It returns ok=false at the
+// end of the file. The slice is valid until the next read.
 func (s *LineSource) readLine() (line []byte, ok bool, err error) {
 	at := s.pos
 	chunk, err := s.r.ReadSlice('\n')
 	if err == nil {
 		// Fast path: the whole line is in the buffer.
-		s.pos += int64(len(chunk))
-		return s.checkLen(trimEOL(chunk), at)
+		line, ok, err = s.checkLen(trimEOL(chunk), at)
+		if err == nil {
+			s.pos += int64(len(chunk))
+		}
+		return line, ok, err
 	}
 	s.scratch = append(s.scratch[:0], chunk...)
 	for err == bufio.ErrBufferFull {
@@ -143,7 +178,6 @@ func (s *LineSource) readLine() (line []byte, ok bool, err error) {
 		chunk, err = s.r.ReadSlice('\n')
 		s.scratch = append(s.scratch, chunk...)
 	}
-	s.pos += int64(len(s.scratch))
 	switch {
 	case err == io.EOF:
 		if len(s.scratch) == 0 {
@@ -153,7 +187,11 @@ func (s *LineSource) readLine() (line []byte, ok bool, err error) {
 	case err != nil:
 		return nil, false, fmt.Errorf("read input %s at offset %d: %w", s.path, at, err)
 	}
-	return s.checkLen(trimEOL(s.scratch), at)
+	line, ok, err = s.checkLen(trimEOL(s.scratch), at)
+	if err == nil {
+		s.pos += int64(len(s.scratch))
+	}
+	return line, ok, err
 }
 
 func (s *LineSource) checkLen(line []byte, at int64) ([]byte, bool, error) {

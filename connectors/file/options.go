@@ -1,5 +1,7 @@
 package file
 
+import "time"
+
 // LineOption configures a [LineSource].
 type LineOption func(*LineSource)
 
@@ -13,4 +15,23 @@ func BufferSize(n int) LineOption {
 // (default 64 MiB). A longer line fails the source.
 func MaxLineBytes(n int) LineOption {
 	return func(s *LineSource) { s.maxLine = max(n, 0) }
+}
+
+// Rate limits the source to perSecond lines per second in total; each of P
+// subtasks reads perSecond/P, paced by a token bucket of its own. Poll
+// never blocks: when the bucket is empty it returns a Wait. Zero or less,
+// the default, means as fast as downstream takes the lines.
+func Rate(perSecond float64) LineOption {
+	return func(s *LineSource) { s.rate = perSecond }
+}
+
+// WithClock replaces the clock the rate limiter reads (default time.Now),
+// for tests.
+func WithClock(now func() time.Time) LineOption {
+	return func(s *LineSource) {
+		if now == nil {
+			now = time.Now
+		}
+		s.clock = now
+	}
 }

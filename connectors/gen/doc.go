@@ -11,6 +11,18 @@
 // event time ([Timestamps]). [Words] is a ready-made fn that draws
 // pseudo-words with a Zipf-like skew, for word-count style demos.
 //
+// # Checkpoints
+//
+// [Source] is an operators.CheckpointedSource. Its position is the next
+// index the subtask will generate, in a small versioned binary encoding
+// that also carries the parallelism, the subtask and the count; Seek
+// continues at that index, so a job resumed from a checkpoint generates
+// every index exactly once. Since records depend on their index alone,
+// the resumed output is the same as an uninterrupted run's. A position
+// is accepted only by the same subtask at the same parallelism with the
+// same Count; anything else is refused with an error. The rate limiter is
+// not part of the position: a resumed subtask starts with a fresh bucket.
+//
 // # Usage
 //
 //	// 10 million words at 200,000 records per second in total.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stromhq/strom/connectors/internal/ratelimit"
 	"github.com/stromhq/strom/operators"
 )
 
@@ -13,14 +14,19 @@ type Source[T any] struct {
 	fn  func(i int64) T
 	cfg config
 
-	next   int64 // the next index to generate
-	step   int64 // the parallelism
-	limit  bucket
-	done   bool
-	opened bool
+	next    int64 // the next index to generate
+	step    int64 // the parallelism
+	subtask int64
+	limit   *ratelimit.Bucket
+	done    bool
+	opened  bool
+	polled  bool // Poll ran since Open
 }
 
-var _ operators.Source[int64] = (*Source[int64])(nil)
+var (
+	_ operators.Source[int64]      = (*Source[int64])(nil)
+	_ operators.CheckpointedSource = (*Source[int64])(nil)
+)
 
 // New returns a source of fn(i) for the indices i of this subtask.
 func New[T any](fn func(i int64) T, opts ...Option) *Source[T] {
@@ -45,12 +51,13 @@ func (s *Source[T]) Open(ctx *operators.TaskContext) error {
 	if ctx != nil && ctx.Parallelism > 0 {
 		sub, par = ctx.Subtask, ctx.Parallelism
 	}
-	s.next, s.step = int64(sub), int64(par)
+	s.next, s.step, s.subtask = int64(sub), int64(par), int64(sub)
 	s.done = s.exhausted()
+	s.limit = nil
 	if s.cfg.rate > 0 {
-		s.limit = newBucket(s.cfg.rate/float64(par), s.cfg.clock)
+		s.limit = ratelimit.New(ratelimit.PerSubtask(s.cfg.rate, par), s.cfg.clock)
 	}
-	s.opened = true
+	s.opened, s.polled = true, false
 	return nil
 }
 
@@ -61,6 +68,7 @@ func (s *Source[T]) Poll(b *operators.Batch[T], max int) (operators.PollResult, 
 	if !s.opened {
 		return operators.PollResult{}, fmt.Errorf("poll generator: source not open")
 	}
+	s.polled = true
 	if s.done || max <= 0 {
 		return operators.PollResult{Done: s.done}, nil
 	}
@@ -68,8 +76,8 @@ func (s *Source[T]) Poll(b *operators.Batch[T], max int) (operators.PollResult, 
 	if s.cfg.count > 0 {
 		n = min(n, (s.cfg.count-s.next+s.step-1)/s.step) // indices left
 	}
-	if s.cfg.rate > 0 {
-		got, wait := s.limit.take(int(n))
+	if s.limit != nil {
+		got, wait := s.limit.Take(int(n))
 		if got == 0 {
 			return operators.PollResult{Wait: wait}, nil
 		}

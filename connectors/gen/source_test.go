@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stromhq/strom/connectors/internal/ratelimit/ratelimittest"
 	"github.com/stromhq/strom/operators"
 )
 
@@ -112,119 +113,51 @@ func TestPollErrors(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct{ now time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.now }
-func (c *fakeClock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+// ratePoll adapts a source to the shared rate-limit checks.
+func ratePoll(t *testing.T, src *Source[int64]) ratelimittest.Poll {
+	b := operators.NewBatch[int64](0)
+	return func(max int) (int, time.Duration, bool) {
+		t.Helper()
+		b.Reset()
+		res, err := src.Poll(b, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Len(), res.Wait, res.Done
+	}
+}
 
 func TestRateLimit(t *testing.T) {
-	tests := []struct {
-		rate     float64 // total
-		p        int
-		max      int
-		duration time.Duration
-	}{
-		{rate: 10, p: 1, max: 100, duration: 10 * time.Second},
-		{rate: 1000, p: 1, max: 64, duration: 3 * time.Second},
-		{rate: 1000, p: 4, max: 64, duration: 3 * time.Second},
-		{rate: 3, p: 2, max: 1, duration: 20 * time.Second},
-		{rate: 1e6, p: 3, max: 1024, duration: 2 * time.Second},
-		{rate: 0.5, p: 1, max: 10, duration: time.Minute},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("rate=%g/P=%d/max=%d", tt.rate, tt.p, tt.max), func(t *testing.T) {
-			clock := &fakeClock{now: time.Unix(1e9, 0)}
-			src := Sequence(Rate(tt.rate), WithClock(clock.Now))
-			if err := src.Open(&operators.TaskContext{Subtask: 0, Parallelism: tt.p}); err != nil {
+	for _, c := range []ratelimittest.Case{
+		{Rate: 10, P: 1, Max: 100, Duration: 10 * time.Second},
+		{Rate: 1000, P: 1, Max: 64, Duration: 3 * time.Second},
+		{Rate: 1000, P: 4, Max: 64, Duration: 3 * time.Second},
+		{Rate: 3, P: 2, Max: 1, Duration: 20 * time.Second},
+		{Rate: 1e6, P: 3, Max: 1024, Duration: 2 * time.Second},
+		{Rate: 0.5, P: 1, Max: 10, Duration: time.Minute},
+	} {
+		t.Run(fmt.Sprintf("rate=%g/P=%d/max=%d", c.Rate, c.P, c.Max), func(t *testing.T) {
+			clock := ratelimittest.NewClock()
+			src := Sequence(Rate(c.Rate), WithClock(clock.Now))
+			if err := src.Open(&operators.TaskContext{Subtask: 0, Parallelism: c.P}); err != nil {
 				t.Fatal(err)
 			}
-			end := clock.now.Add(tt.duration)
-			b := operators.NewBatch[int64](0)
-			waits := 0
-			// Act like the runtime: poll again at once after records,
-			// after the Wait when there were none.
-			for {
-				before := b.Len()
-				res, err := src.Poll(b, tt.max)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got := b.Len() - before; got > 0 {
-					if res.Wait != 0 {
-						t.Fatalf("records and a Wait in one poll")
-					}
-					continue
-				}
-				if res.Wait <= 0 {
-					t.Fatal("no records and no Wait")
-				}
-				waits++
-				if clock.now.Add(res.Wait).After(end) {
-					break
-				}
-				clock.Advance(res.Wait)
-			}
-			perSubtask := tt.rate / float64(tt.p)
-			// One token at the start, then one per 1/perSubtask seconds.
-			want := 1 + int(perSubtask*tt.duration.Seconds()+1e-9)
-			if b.Len() < want-1 || b.Len() > want {
-				t.Fatalf("%d records over %v, want %d", b.Len(), tt.duration, want)
-			}
-			if waits == 0 {
-				t.Fatal("never asked to wait")
-			}
+			ratelimittest.CheckRate(t, clock, c, ratePoll(t, src))
 		})
 	}
 }
 
 func TestRateLimitWaitAndBurst(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	clock := ratelimittest.NewClock()
 	src := Sequence(Rate(100), WithClock(clock.Now)) // one per 10ms
 	if err := src.Open(nil); err != nil {
 		t.Fatal(err)
 	}
-	b := operators.NewBatch[int64](0)
-	poll := func(max int) (int, time.Duration) {
-		t.Helper()
-		b.Reset()
-		res, err := src.Poll(b, max)
-		if err != nil || res.Done {
-			t.Fatalf("poll: %v, %v", res, err)
-		}
-		return b.Len(), res.Wait
-	}
-	if n, _ := poll(50); n != 1 {
-		t.Fatalf("first poll: %d records, want the one initial token", n)
-	}
-	if n, wait := poll(50); n != 0 || wait != 10*time.Millisecond {
-		t.Fatalf("out of tokens: %d records, wait %v; want 0, 10ms", n, wait)
-	}
-	clock.Advance(4 * time.Millisecond)
-	if n, wait := poll(50); n != 0 || wait != 6*time.Millisecond {
-		t.Fatalf("partial token: %d records, wait %v; want 0, 6ms", n, wait)
-	}
-	clock.Advance(36 * time.Millisecond)
-	if n, _ := poll(50); n != 4 {
-		t.Fatalf("after 40ms: %d records, want 4", n)
-	}
-	// A long pause builds up at most one poll's worth.
-	clock.Advance(time.Hour)
-	if n, _ := poll(50); n != 50 {
-		t.Fatalf("after a pause: %d records, want 50", n)
-	}
-	if n, wait := poll(50); n != 0 || wait != 10*time.Millisecond {
-		t.Fatalf("burst spent: %d records, wait %v", n, wait)
-	}
-	// A clock that steps back does not produce tokens.
-	clock.Advance(-time.Minute)
-	if n, _ := poll(50); n != 0 {
-		t.Fatalf("clock stepped back: %d records", n)
-	}
+	ratelimittest.CheckWaitAndBurst(t, clock, ratePoll(t, src))
 }
 
 func TestRateWithCount(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1e9, 0)}
+	clock := ratelimittest.NewClock()
 	src := Sequence(Count(5), Rate(1000), WithClock(clock.Now))
 	if err := src.Open(nil); err != nil {
 		t.Fatal(err)
