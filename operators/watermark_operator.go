@@ -1,5 +1,12 @@
 package operators
 
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/stromhq/strom/snapshot"
+)
+
 // AssignTimestampsAndWatermarks assigns timestamps and generates watermarks
 // in the middle of a stream, as Flink's TimestampsAndWatermarksOperator:
 // for records whose event time is only known after some processing, or
@@ -23,11 +30,13 @@ type AssignTimestampsAndWatermarks[T any] struct {
 	Out      Input[T]
 	wm       *watermarker[T]
 	buf      Batch[T]
+	// restored is a watermark from a checkpoint still to be passed on.
+	restored int64
 }
 
 // Open implements Operator.
 func (a *AssignTimestampsAndWatermarks[T]) Open(ctx *TaskContext) (err error) {
-	a.Ctx = ctx
+	a.Ctx, a.restored = ctx, NoTimestamp
 	defer recoverInto(ctx, &err)
 	a.wm, err = newWatermarker(ctx, &a.Strategy, nil, a.Out.ProcessWatermark)
 	return attribute(ctx, err)
@@ -40,6 +49,11 @@ func (a *AssignTimestampsAndWatermarks[T]) ProcessBatch(b *Batch[T]) (err error)
 		return nil
 	}
 	defer recoverInto(a.Ctx, &err)
+	if a.restored != NoTimestamp {
+		if err := a.emitRestored(); err != nil {
+			return attribute(a.Ctx, err)
+		}
+	}
 	now := a.wm.clock.NowMillis()
 	a.buf.Values = b.Values
 	a.buf.Times = append(a.buf.Times[:0], b.Times...)
@@ -88,4 +102,62 @@ func (a *AssignTimestampsAndWatermarks[T]) NextProcessingTime() int64 {
 func (a *AssignTimestampsAndWatermarks[T]) OnProcessingTime(now int64) (err error) {
 	defer recoverInto(a.Ctx, &err)
 	return attribute(a.Ctx, a.wm.advance(now, false))
+}
+
+// watermarkStateName is the operator state that keeps the last emitted
+// watermark of each subtask.
+const watermarkStateName = "watermark"
+
+// SnapshotState implements Checkpointed: the watermark this subtask
+// emitted so far. Generators keep their own state, which is not saved; the
+// restored watermark makes up for it, because a watermark never goes back:
+// after a restore, lateness is decided against the same event time as in a
+// run that never stopped.
+func (a *AssignTimestampsAndWatermarks[T]) SnapshotState(_ int64, w StateWriter) error {
+	var e [binary.MaxVarintLen64 * 2]byte
+	b := binary.AppendUvarint(e[:0], uint64(a.Ctx.Subtask))
+	b = binary.AppendVarint(b, a.wm.emitted)
+	w.Operator(watermarkStateName, snapshot.Union, b)
+	return nil
+}
+
+// RestoreState implements Checkpointed. With an unchanged parallelism the
+// subtask takes its own watermark back; after a rescale it takes the
+// lowest of all, which is safe: it only makes fewer records late.
+func (a *AssignTimestampsAndWatermarks[T]) RestoreState(r StateReader) error {
+	entries, err := r.Operator(watermarkStateName)
+	if err != nil {
+		return err
+	}
+	own, lowest, found := NoTimestamp, MaxWatermark, false
+	for _, e := range entries {
+		sub, n := binary.Uvarint(e)
+		wm, m := binary.Varint(e[max(n, 0):])
+		if n <= 0 || m <= 0 || n+m != len(e) {
+			return fmt.Errorf("restore watermark: corrupt entry %x", e)
+		}
+		lowest = min(lowest, wm)
+		if int(sub) == a.Ctx.Subtask {
+			own, found = wm, true
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if !found || len(entries) != a.Ctx.Parallelism {
+		own = lowest
+	}
+	a.restored = own
+	return nil
+}
+
+// emitRestored passes the restored watermark on before anything else.
+func (a *AssignTimestampsAndWatermarks[T]) emitRestored() error {
+	wm := a.restored
+	a.restored = NoTimestamp
+	if wm <= a.wm.emitted {
+		return nil
+	}
+	a.wm.emitted = wm
+	return a.Out.ProcessWatermark(wm)
 }

@@ -3,6 +3,7 @@ package operators
 import (
 	"errors"
 	"fmt"
+	"github.com/stromhq/strom/snapshot"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -641,5 +642,60 @@ func TestPunctuatedWatermarkFollowsItsRecord(t *testing.T) {
 	want := []string{"rec 5 10", "wm 10", "rec 12 20", "wm 20", "rec 15 21"}
 	if !slices.Equal(log.events, want) {
 		t.Fatalf("got %q, want %q", log.events, want)
+	}
+}
+
+// memStateRW is a StateWriter whose operator entries a StateReader returns.
+type memStateRW struct{ ops map[string][][]byte }
+
+func (m *memStateRW) Keyed(int, []byte, []byte) {}
+func (m *memStateRW) Operator(name string, _ snapshot.RedistributionMode, e []byte) {
+	if m.ops == nil {
+		m.ops = map[string][][]byte{}
+	}
+	m.ops[name] = append(m.ops[name], slices.Clone(e))
+}
+
+type memStateReader struct{ *memStateRW }
+
+func (r memStateReader) Keyed(func(int, []byte, []byte) error) error { return nil }
+func (r memStateReader) Operator(name string) ([][]byte, error)      { return r.ops[name], nil }
+
+func TestAssignerRestoresItsWatermark(t *testing.T) {
+	newOp := func(log *eventLog) *AssignTimestampsAndWatermarks[int64] {
+		return &AssignTimestampsAndWatermarks[int64]{
+			Strategy: WatermarkStrategy[int64]{NewGenerator: func(*TaskContext) WatermarkGenerator[int64] {
+				return Punctuated(func(v, ts int64) (int64, bool) { return ts - 10, true })
+			}},
+			Out: logInput[int64]{log},
+		}
+	}
+	log := &eventLog{}
+	op := newOp(log)
+	if err := op.Open(newTestContext(&virtualClock{}, log)); err != nil {
+		t.Fatal(err)
+	}
+	op.ProcessBatch(&Batch[int64]{Values: []int64{1, 2}, Times: []int64{100, 50}})
+	st := &memStateRW{}
+	if err := op.SnapshotState(1, st); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh instance restores watermark 90 and passes it on before its
+	// first record, so the record at 60 is behind event time as before.
+	log2 := &eventLog{}
+	op2 := newOp(log2)
+	if err := op2.Open(newTestContext(&virtualClock{}, log2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := op2.RestoreState(memStateReader{st}); err != nil {
+		t.Fatal(err)
+	}
+	op2.ProcessBatch(&Batch[int64]{Values: []int64{3}, Times: []int64{60}})
+	if want := []string{"wm 90", "rec 60"}; !slices.Equal(log2.events, want) {
+		t.Fatalf("got %q, want %q", log2.events, want)
+	}
+	bad := &memStateRW{ops: map[string][][]byte{watermarkStateName: {{0xff}}}}
+	if err := newOp(log2).RestoreState(memStateReader{bad}); err == nil {
+		t.Fatal("corrupt watermark state restored")
 	}
 }

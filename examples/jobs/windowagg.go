@@ -17,6 +17,7 @@ func init() {
 		Description: "event-time window COUNT and SUM per key of CSV lines EVENT_TIME_MS,KEY,VALUE",
 		Params: []stream.Param{
 			{Name: "input", Usage: "CSV file of EVENT_TIME_MS,KEY,VALUE lines (required)"},
+			{Name: "rate", Default: "0", Usage: "records per second read from the input by all source subtasks together (0: as fast as possible)"},
 			{Name: "output", Usage: "file to write WINDOW_START_MS,WINDOW_END_MS,KEY,COUNT,SUM lines to (required); malformed lines go to OUTPUT.rejected, late records to OUTPUT.late"},
 			{Name: "window", Usage: "tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP (required)"},
 			{Name: "out-of-orderness", Default: "0s", Usage: "how far behind the highest event time seen the watermark stays"},
@@ -90,7 +91,18 @@ func buildWindowAgg(env *stream.Environment, args stream.Args) error {
 		return fmt.Errorf("--allowed-lateness %v: must not be negative", lateness)
 	}
 
-	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in) }, true)
+	rate, err := args.Float("rate")
+	if err != nil {
+		return err
+	}
+	if rate < 0 {
+		return fmt.Errorf("--rate %v: must not be negative", rate)
+	}
+	var readOpts []file.LineOption
+	if rate > 0 {
+		readOpts = append(readOpts, file.Rate(rate))
+	}
+	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in, readOpts...) }, true)
 	events := stream.ProcessStream(lines, "parse", func() stream.ProcessFunction[string, Event] {
 		return stream.ProcessStreamFunc[string, Event](parseLine)
 	})

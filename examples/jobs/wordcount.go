@@ -21,6 +21,7 @@ func init() {
 		Description: "count the words of a text file: one `WORD COUNT` line per distinct word",
 		Params: []stream.Param{
 			{Name: "input", Usage: "text file to read (required)"},
+			{Name: "rate", Default: "0", Usage: "records per second read from the input by all source subtasks together (0: as fast as possible)"},
 			{Name: "output", Usage: "file to write (required)"},
 		},
 		Build: buildWordCount,
@@ -38,7 +39,18 @@ func buildWordCount(env *stream.Environment, args stream.Args) error {
 	if _, err := os.Stat(in); err != nil {
 		return fmt.Errorf("--input: %w", err)
 	}
-	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in) }, true)
+	rate, err := args.Float("rate")
+	if err != nil {
+		return err
+	}
+	if rate < 0 {
+		return fmt.Errorf("--rate %v: must not be negative", rate)
+	}
+	var readOpts []file.LineOption
+	if rate > 0 {
+		readOpts = append(readOpts, file.Rate(rate))
+	}
+	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in, readOpts...) }, true)
 	words := stream.FlatMap(lines, "split", SplitWords)
 	counts := stream.Sum(stream.KeyBy(words, identity[string]), "count", one[string])
 	stream.SinkTo(counts, "write", func() operators.Sink[stream.KV[string, int64]] {
