@@ -166,6 +166,9 @@ type KeyedCoProcessFunction[K comparable, IN1, IN2, OUT any] interface {
 // KeyedCoProcess runs a KeyedCoProcessFunction over two keyed inputs. It
 // implements ProcessingTimer, so the runtime wakes it for processing-time
 // timers.
+//
+// KeyedCoProcess is Checkpointed: its state is the timers of every key, as
+// KeyedProcess's. The function's own fields are not checkpointed yet.
 type KeyedCoProcess[K comparable, IN1, IN2, OUT any] struct {
 	Base
 	Key1 Key[K, IN1]
@@ -174,8 +177,11 @@ type KeyedCoProcess[K comparable, IN1, IN2, OUT any] struct {
 	Out  Input[OUT]
 	// Sides are the side outputs the function emits to; nil for none.
 	Sides *SideOutputs
-	core  keyedCore[K, OUT]
-	clock gateClock
+	// KeyCodec encodes keys in checkpoints; the zero StateCodec stands for
+	// the key type's default codec.
+	KeyCodec StateCodec[K]
+	core     keyedCore[K, OUT]
+	clock    gateClock
 }
 
 // Open implements Operator.

@@ -97,6 +97,9 @@ type joinWindow[K comparable, L, R any] struct {
 // they were created; pairs go left-major, each side in arrival order. A
 // record whose every window has fired already is late: it is dropped and
 // counted (LateDropped).
+//
+// WindowJoin is Checkpointed: its state is the records of every key and
+// open window, and its event time (see SnapshotState).
 type WindowJoin[K comparable, L, R, OUT any] struct {
 	Base
 	KeyLeft  Key[K, L]
@@ -106,6 +109,12 @@ type WindowJoin[K comparable, L, R, OUT any] struct {
 	Out      Input[OUT]
 	// Sides only pass watermarks on; the join emits nothing to them.
 	Sides *SideOutputs
+	// KeyCodec, LeftCodec and RightCodec encode the state in checkpoints;
+	// the zero StateCodec stands for the type's default codec.
+	KeyCodec   StateCodec[K]
+	LeftCodec  StateCodec[L]
+	RightCodec StateCodec[R]
+	codecs     joinCodecs[K, L, R]
 
 	out   emitter[OUT]
 	clock gateClock
@@ -414,6 +423,9 @@ func (b *joinBuffer[K, T]) expire(wm int64) {
 // timestamp below the watermark is late: it is dropped and counted
 // (LateDropped). This makes the result exactly the pairs of the records
 // that are not late, however the input interleaves.
+//
+// IntervalJoin is Checkpointed: its state is the buffered records of every
+// key with their cleanup timers, and its event time (see SnapshotState).
 type IntervalJoin[K comparable, L, R, OUT any] struct {
 	Base
 	KeyLeft  Key[K, L]
@@ -424,6 +436,12 @@ type IntervalJoin[K comparable, L, R, OUT any] struct {
 	Out          Input[OUT]
 	// Sides only pass watermarks on; the join emits nothing to them.
 	Sides *SideOutputs
+	// KeyCodec, LeftCodec and RightCodec encode the state in checkpoints;
+	// the zero StateCodec stands for the type's default codec.
+	KeyCodec   StateCodec[K]
+	LeftCodec  StateCodec[L]
+	RightCodec StateCodec[R]
+	codecs     joinCodecs[K, L, R]
 
 	out   emitter[OUT]
 	clock gateClock

@@ -106,6 +106,8 @@ type keyedCore[K comparable, OUT any] struct {
 	onTimer TimerFunction[K, OUT]
 	out     emitter[OUT]
 	sides   *SideOutputs
+	// keys encodes keys in checkpoints.
+	keys lazyKeys[K]
 }
 
 func (c *keyedCore[K, OUT]) open(ctx *TaskContext, fn any, out Input[OUT], sides *SideOutputs) {
@@ -185,6 +187,12 @@ func (c *keyedCore[K, OUT]) pendingTimers() (event, processing int) {
 // It implements ProcessingTimer, so the runtime wakes it for
 // processing-time timers. One instance serves one subtask and is driven by
 // its goroutine only: no locks, no goroutines.
+//
+// KeyedProcess is Checkpointed: its state is the event- and
+// processing-time timers of every key (see SnapshotState). The function's
+// own fields are not checkpointed yet: a function that keeps state in its
+// fields starts afresh after a restore (a keyed state API that the
+// operator checkpoints comes later).
 type KeyedProcess[K comparable, IN, OUT any] struct {
 	Base
 	Key Key[K, IN]
@@ -192,7 +200,10 @@ type KeyedProcess[K comparable, IN, OUT any] struct {
 	Out Input[OUT]
 	// Sides are the side outputs the function emits to; nil for none.
 	Sides *SideOutputs
-	core  keyedCore[K, OUT]
+	// KeyCodec encodes keys in checkpoints; the zero StateCodec stands for
+	// the key type's default codec.
+	KeyCodec StateCodec[K]
+	core     keyedCore[K, OUT]
 }
 
 // Open implements Operator.
@@ -247,14 +258,22 @@ type Key[K comparable, T any] struct {
 // Reduce folds the records of each key into one value. In streaming mode it
 // emits the running value after every record (a rolling reduce); in batch
 // mode it emits each key's final value once, at the end of input.
+//
+// Reduce is Checkpointed: its state is each key's value and timestamp (see
+// SnapshotState).
 type Reduce[K comparable, T any] struct {
 	Base
 	Key Key[K, T]
 	Fn  func(acc, v T) (T, error)
 	Out Input[T]
+	// KeyCodec and ValueCodec encode the state in checkpoints; the zero
+	// StateCodec stands for the type's default codec.
+	KeyCodec   StateCodec[K]
+	ValueCodec StateCodec[T]
 
-	state map[K]*reduced[T]
-	buf   Batch[T]
+	state  map[K]*reduced[T]
+	buf    Batch[T]
+	codecs reduceCodecs[K, T]
 }
 
 type reduced[T any] struct {

@@ -1,5 +1,10 @@
 package operators
 
+import (
+	"cmp"
+	"slices"
+)
+
 // Timer is a timer of one key, due at Time (event time or processing time,
 // in milliseconds).
 type Timer[K comparable] struct {
@@ -7,31 +12,54 @@ type Timer[K comparable] struct {
 	Time int64
 }
 
-// TimerQueue holds the timers of many keys in time order. A (key, time)
-// pair is held once however often it is registered, as in Flink. It is a
-// plain data structure for one operator: no locks, no goroutines.
+// TimerQueue holds the timers of many keys in time order; timers of equal
+// time come in the order they were registered. A (key, time) pair is held
+// once however often it is registered, as in Flink. It is a plain data
+// structure for one operator: no locks, no goroutines.
 //
 // Deletion is lazy: a deleted timer stays in the heap until it reaches the
 // top, where it is dropped, so Register and Delete are O(log n) and O(1).
+//
+// Registering the timers of Registered, in that order, into an empty queue
+// gives a queue that fires exactly as the original: that is how operators
+// restore their timers from a checkpoint.
 type TimerQueue[K comparable] struct {
-	heap []Timer[K]
-	// live holds the timers registered and not deleted or fired.
-	live map[Timer[K]]struct{}
+	heap []queuedTimer[K]
+	// live holds the timers registered and not deleted or fired, with
+	// their registration numbers.
+	live map[Timer[K]]uint64
+	// seq numbers the next registration.
+	seq uint64
+}
+
+// queuedTimer is a timer in the heap with its registration number. An
+// entry whose number is not the live one of its timer was deleted (and
+// maybe registered again).
+type queuedTimer[K comparable] struct {
+	Timer[K]
+	seq uint64
+}
+
+// before orders the heap: by time, then by registration.
+func (a queuedTimer[K]) before(b queuedTimer[K]) bool {
+	return a.Time < b.Time || (a.Time == b.Time && a.seq < b.seq)
 }
 
 // NewTimerQueue returns an empty queue.
 func NewTimerQueue[K comparable]() *TimerQueue[K] {
-	return &TimerQueue[K]{live: make(map[Timer[K]]struct{})}
+	return &TimerQueue[K]{live: make(map[Timer[K]]uint64)}
 }
 
-// Register adds a timer; it reports false when the timer was already there.
+// Register adds a timer; it reports false when the timer was already there
+// (it then keeps its place among timers of equal time).
 func (q *TimerQueue[K]) Register(key K, t int64) bool {
 	tm := Timer[K]{Key: key, Time: t}
 	if _, ok := q.live[tm]; ok {
 		return false
 	}
-	q.live[tm] = struct{}{}
-	q.heap = append(q.heap, tm)
+	q.live[tm] = q.seq
+	q.heap = append(q.heap, queuedTimer[K]{Timer: tm, seq: q.seq})
+	q.seq++
 	q.up(len(q.heap) - 1)
 	return true
 }
@@ -61,7 +89,7 @@ func (q *TimerQueue[K]) PopDue(t int64) (Timer[K], bool) {
 	if len(q.heap) == 0 || q.heap[0].Time > t {
 		return Timer[K]{}, false
 	}
-	tm := q.popTop()
+	tm := q.popTop().Timer
 	delete(q.live, tm)
 	return tm, true
 }
@@ -75,20 +103,36 @@ func (q *TimerQueue[K]) All() []Timer[K] {
 	return out
 }
 
+// Registered returns the live timers in the order they were registered.
+// Registering them in this order into an empty queue reproduces the
+// queue's firing order, ties included.
+func (q *TimerQueue[K]) Registered() []Timer[K] {
+	out := make([]queuedTimer[K], 0, len(q.live))
+	for tm, seq := range q.live {
+		out = append(out, queuedTimer[K]{Timer: tm, seq: seq})
+	}
+	slices.SortFunc(out, func(a, b queuedTimer[K]) int { return cmp.Compare(a.seq, b.seq) })
+	tms := make([]Timer[K], len(out))
+	for i, e := range out {
+		tms[i] = e.Timer
+	}
+	return tms
+}
+
 func (q *TimerQueue[K]) dropDeleted() {
 	for len(q.heap) > 0 {
-		if _, ok := q.live[q.heap[0]]; ok {
+		if seq, ok := q.live[q.heap[0].Timer]; ok && seq == q.heap[0].seq {
 			return
 		}
 		q.popTop()
 	}
 }
 
-func (q *TimerQueue[K]) popTop() Timer[K] {
+func (q *TimerQueue[K]) popTop() queuedTimer[K] {
 	top := q.heap[0]
 	last := len(q.heap) - 1
 	q.heap[0] = q.heap[last]
-	q.heap[last] = Timer[K]{}
+	q.heap[last] = queuedTimer[K]{}
 	q.heap = q.heap[:last]
 	if last > 0 {
 		q.down(0)
@@ -99,7 +143,7 @@ func (q *TimerQueue[K]) popTop() Timer[K] {
 func (q *TimerQueue[K]) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
-		if q.heap[parent].Time <= q.heap[i].Time {
+		if !q.heap[i].before(q.heap[parent]) {
 			return
 		}
 		q.heap[parent], q.heap[i] = q.heap[i], q.heap[parent]
@@ -115,10 +159,10 @@ func (q *TimerQueue[K]) down(i int) {
 			return
 		}
 		small := l
-		if r := l + 1; r < n && q.heap[r].Time < q.heap[l].Time {
+		if r := l + 1; r < n && q.heap[r].before(q.heap[l]) {
 			small = r
 		}
-		if q.heap[i].Time <= q.heap[small].Time {
+		if !q.heap[small].before(q.heap[i]) {
 			return
 		}
 		q.heap[i], q.heap[small] = q.heap[small], q.heap[i]

@@ -78,3 +78,45 @@ func TestTimerQueueMatchesSortedModel(t *testing.T) {
 		}
 	}
 }
+
+// TestTimerQueueTiesAndRegistered checks that timers of equal time fire
+// in registration order, also after a delete and a registration again,
+// and that registering Registered into a new queue reproduces the order.
+func TestTimerQueueTiesAndRegistered(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200 {
+		q := NewTimerQueue[int]()
+		for range 100 {
+			k, tm := r.IntN(20), int64(r.IntN(5))
+			if r.IntN(4) == 0 {
+				q.Delete(k, tm)
+			} else {
+				q.Register(k, tm)
+			}
+		}
+		copied := NewTimerQueue[int]()
+		for _, tm := range q.Registered() {
+			copied.Register(tm.Key, tm.Time)
+		}
+		reg := q.Registered()
+		rank := map[Timer[int]]int{}
+		for i, tm := range reg {
+			rank[tm] = i
+		}
+		var prev Timer[int]
+		for i := 0; ; i++ {
+			a, ok := q.PopDue(10)
+			b, _ := copied.PopDue(10)
+			if !ok {
+				break
+			}
+			if a != b {
+				t.Fatalf("pop %d: %v from the queue, %v from its copy", i, a, b)
+			}
+			if i > 0 && prev.Time == a.Time && rank[prev] > rank[a] {
+				t.Fatalf("%v fired before %v, registered later", prev, a)
+			}
+			prev = a
+		}
+	}
+}

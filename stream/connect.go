@@ -84,12 +84,15 @@ func ConnectKeyed[K comparable, A, B any](a *KeyedStream[K, A], b *KeyedStream[K
 // streams, one made by newFn per subtask. Both of its methods see the key
 // of their record and share the timers of the key; it acts on them if it
 // implements TimerFunction, and emits to side outputs with Output.
+// Checkpoints hold the timers; the function's own fields are not
+// checkpointed yet.
 func KeyedCoProcess[K comparable, A, B, OUT any](kcs *KeyedConnectedStreams[K, A, B], name string, newFn func() KeyedCoProcessFunction[K, A, B, OUT]) *DataStream[OUT] {
 	keyA, keyB := kcs.first.key, kcs.second.key
+	kc := operators.CodecFor[K]()
 	return addVertex[OUT](kcs.first.stream.env, twoInput[A, B, OUT](name, func(o operators.Input[OUT], sides *operators.SideOutputs) operators.TwoInputOperator[A, B] {
 		return &operators.KeyedCoProcess[K, A, B, OUT]{
 			Key1: operators.Key[K, A]{Selector: keyA}, Key2: operators.Key[K, B]{Selector: keyB},
-			Fn: newFn(), Out: o, Sides: sides,
+			Fn: newFn(), Out: o, Sides: sides, KeyCodec: kc,
 		}
 	}), kcs.first.stream.input(), kcs.second.stream.input())
 }

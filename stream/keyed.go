@@ -1,12 +1,8 @@
 package stream
 
 import (
-	"fmt"
-
 	"github.com/stromhq/strom/actors"
-	"github.com/stromhq/strom/codec"
 	"github.com/stromhq/strom/operators"
-	"github.com/stromhq/strom/snapshot"
 )
 
 // KeyedStream is a stream partitioned by a key: every record of one key
@@ -40,19 +36,11 @@ type Number interface {
 }
 
 // KeyHasher returns a deterministic hash for keys of type K: a direct one
-// for basic types, else the hash of the key's codec encoding.
+// for basic types, else the hash of the key's codec encoding. Keyed
+// operators write their checkpointed state in the key groups of this hash
+// (operators.KeyHasher), where the key's records are routed.
 func KeyHasher[K comparable]() (func(K) uint64, error) {
-	if h, ok := snapshot.HasherFor[K](); ok {
-		return h, nil
-	}
-	c, err := codec.For[K]()
-	if err != nil {
-		return nil, fmt.Errorf("key type %T cannot be hashed: %w", *new(K), err)
-	}
-	return func(k K) uint64 {
-		var buf [64]byte
-		return snapshot.HashBytes(c.Append(buf[:0], k))
-	}, nil
+	return operators.KeyHasher[K]()
 }
 
 // KeyBy partitions s by the key that key extracts. Keys are hashed to key
@@ -70,11 +58,14 @@ func KeyBy[K comparable, T any](s *DataStream[T], key func(T) K) *KeyedStream[K,
 
 // Reduce folds the records of each key with fn. In streaming mode it emits
 // the running result after every record; in batch mode one final result per
-// key at the end of input.
+// key at the end of input. Its state (each key's value) is checkpointed
+// with the codecs of K and T; a type without a codec fails checkpoints,
+// not the job.
 func Reduce[K comparable, T any](ks *KeyedStream[K, T], name string, fn func(acc, v T) (T, error)) *DataStream[T] {
 	key := ks.key
+	kc, vc := operators.CodecFor[K](), operators.CodecFor[T]()
 	return addVertex[T](ks.stream.env, simple[T, T](name, func(o operators.Input[T]) operators.OneInputOperator[T] {
-		return &operators.Reduce[K, T]{Key: operators.Key[K, T]{Selector: key}, Fn: fn, Out: o}
+		return &operators.Reduce[K, T]{Key: operators.Key[K, T]{Selector: key}, Fn: fn, Out: o, KeyCodec: kc, ValueCodec: vc}
 	}), ks.stream.input())
 }
 
@@ -82,6 +73,7 @@ func Reduce[K comparable, T any](ks *KeyedStream[K, T], name string, fn func(acc
 // streaming mode, the final sum per key in batch mode.
 func Sum[K comparable, T any, N Number](ks *KeyedStream[K, T], name string, value func(T) N) *DataStream[KV[K, N]] {
 	key := ks.key
+	kc, vc := operators.CodecFor[K](), operators.CodecFor[KV[K, N]]()
 	return addVertex[KV[K, N]](ks.stream.env, simple[T, KV[K, N]](name, func(o operators.Input[KV[K, N]]) operators.OneInputOperator[T] {
 		red := &operators.Reduce[K, KV[K, N]]{
 			Key: operators.Key[K, KV[K, N]]{Selector: func(kv KV[K, N]) K { return kv.Key }},
@@ -89,13 +81,16 @@ func Sum[K comparable, T any, N Number](ks *KeyedStream[K, T], name string, valu
 				acc.Value += v.Value
 				return acc, nil
 			},
-			Out: o,
+			Out:        o,
+			KeyCodec:   kc,
+			ValueCodec: vc,
 		}
 		return &toKV[K, T, N]{Reduce: red, key: key, value: value}
 	}), ks.stream.input())
 }
 
-// toKV feeds a Reduce over KV pairs from records.
+// toKV feeds a Reduce over KV pairs from records. It is checkpointed as
+// its Reduce.
 type toKV[K comparable, T any, N Number] struct {
 	*operators.Reduce[K, KV[K, N]]
 	key   func(T) K

@@ -56,10 +56,13 @@ func withSides[IN, OUT any](name string, mk func(out operators.Input[OUT], sides
 // per subtask. The function sees each record's key and timestamp,
 // registers event- and processing-time timers of the key, acts on them if
 // it implements TimerFunction, and emits to side outputs with Output.
+// Checkpoints hold the timers; the function's own fields are not
+// checkpointed yet.
 func KeyedProcess[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, newFn func() KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
 	key := ks.key
+	kc := operators.CodecFor[K]()
 	return addVertex[OUT](ks.stream.env, withSides[IN, OUT](name, func(o operators.Input[OUT], sides *operators.SideOutputs) operators.OneInputOperator[IN] {
-		return &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: newFn(), Out: o, Sides: sides}
+		return &operators.KeyedProcess[K, IN, OUT]{Key: operators.Key[K, IN]{Selector: key}, Fn: newFn(), Out: o, Sides: sides, KeyCodec: kc}
 	}), ks.stream.input())
 }
 

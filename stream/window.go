@@ -22,6 +22,11 @@ import (
 // WindowProcess, WindowReduceProcess, WindowAggregateProcess) adds the
 // operator. Results carry the timestamp of their window's end minus one.
 // See package window for the semantics.
+//
+// Window operators are checkpointed: their state (accumulators, or records
+// for WindowProcess and evictors, trigger state and timers) is encoded
+// with the codecs of K, T and the accumulator type, got at build time; a
+// type without a codec fails checkpoints, not the job.
 type WindowedStream[K comparable, T any] struct {
 	keyed *KeyedStream[K, T]
 	cfg   window.Config[K, T]
@@ -34,8 +39,10 @@ type WindowedStream[K comparable, T any] struct {
 // window.GlobalWindows or a custom window.Assigner.
 func Window[K comparable, T any](ks *KeyedStream[K, T], assigner window.Assigner) *WindowedStream[K, T] {
 	return &WindowedStream[K, T]{keyed: ks, cfg: window.Config[K, T]{
-		Key:      operators.Key[K, T]{Selector: ks.key},
-		Assigner: assigner,
+		Key:        operators.Key[K, T]{Selector: ks.key},
+		Assigner:   assigner,
+		KeyCodec:   operators.CodecFor[K](),
+		ValueCodec: operators.CodecFor[T](),
 	}}
 }
 
@@ -104,10 +111,12 @@ func WindowReduce[K comparable, T any](w *WindowedStream[K, T], name string, fn 
 }
 
 // WindowAggregate aggregates each window's records with agg,
-// incrementally, and emits agg.GetResult.
+// incrementally, and emits agg.GetResult. Checkpoints hold the
+// accumulators, encoded with the codec of ACC.
 func WindowAggregate[K comparable, T, ACC, OUT any](w *WindowedStream[K, T], name string, agg window.AggregateFunction[T, ACC, OUT]) *DataStream[OUT] {
+	ac := operators.CodecFor[ACC]()
 	return addWindow(w, name, func(cfg window.Config[K, T], o operators.Input[OUT]) operators.OneInputOperator[T] {
-		return window.NewAggregate(cfg, agg, o)
+		return window.NewAggregate(cfg, agg, o).WithAccumulatorCodec(ac)
 	})
 }
 
@@ -131,8 +140,9 @@ func WindowReduceProcess[K comparable, T, OUT any](w *WindowedStream[K, T], name
 // WindowAggregateProcess aggregates each window's records with agg and,
 // when the window fires, calls fn with agg.GetResult and the window.
 func WindowAggregateProcess[K comparable, T, ACC, R, OUT any](w *WindowedStream[K, T], name string, agg window.AggregateFunction[T, ACC, R], fn window.ProcessWindowFunction[K, R, OUT]) *DataStream[OUT] {
+	ac := operators.CodecFor[ACC]()
 	return addWindow(w, name, func(cfg window.Config[K, T], o operators.Input[OUT]) operators.OneInputOperator[T] {
-		return window.NewAggregateProcess(cfg, agg, fn, o)
+		return window.NewAggregateProcess(cfg, agg, fn, o).WithAccumulatorCodec(ac)
 	})
 }
 

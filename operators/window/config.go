@@ -37,6 +37,12 @@ type Config[K comparable, IN any] struct {
 	// windows, for functions whose results depend on the order records
 	// arrive in.
 	DisablePanes bool
+	// KeyCodec and ValueCodec encode the operator's state in checkpoints:
+	// the keys, and the records of windows that keep records; the zero
+	// StateCodec stands for the type's default codec. The accumulators'
+	// codec is the operator's (WithAccumulatorCodec).
+	KeyCodec   operators.StateCodec[K]
+	ValueCodec operators.StateCodec[IN]
 }
 
 // Validate checks the configuration.

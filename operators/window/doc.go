@@ -94,6 +94,19 @@
 // Firing is deterministic: timers fire in time order, ties by window start
 // and then by the order keys first arrived in; a record fires its windows
 // in the assigner's order. Keyed state lives in Go maps (per key, a slice
-// of window states sorted by window), to move into snapshot-able state
-// backends later.
+// of window states sorted by window).
+//
+// # Checkpoints
+//
+// An Operator is operators.Checkpointed: SnapshotState writes, per key and
+// in the key's key group, the windows' accumulators or records (or the
+// panes of the shared-pane path), the merging window sets of sessions, the
+// trigger values, the registered timers in registration order and the
+// order keys arrived in, plus the event time as operator state; a restored
+// operator, at any parallelism, then emits what the checkpointed one would
+// have. Late-record counters are not checkpointed. Config.KeyCodec,
+// Config.ValueCodec and WithAccumulatorCodec set the codecs; by default
+// the types' codec.For codecs. A type without a codec fails SnapshotState,
+// not the job: only checkpointed jobs need codecs. See checkpoint.go for
+// the layout.
 package window

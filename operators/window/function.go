@@ -150,11 +150,14 @@ func processResult[K comparable, R, OUT any](fn ProcessWindowFunction[K, R, OUT]
 func NewReduce[K comparable, T any](cfg Config[K, T], fn func(a, b T) T, out operators.Input[T]) *Operator[K, T, T, T] {
 	f := reduceFunction[K, T, T](fn)
 	f.result = func(_ *Context[K], acc T, o operators.Collector[T]) error { o.Collect(acc); return nil }
-	return newOperator(cfg, f, out)
+	op := newOperator(cfg, f, out)
+	op.accCodec = cfg.ValueCodec
+	return op
 }
 
 // NewAggregate returns an operator that aggregates each window's records
-// with agg and emits agg.GetResult.
+// with agg and emits agg.GetResult. Its accumulators are checkpointed with
+// the codec set by WithAccumulatorCodec.
 func NewAggregate[K comparable, IN, ACC, OUT any](cfg Config[K, IN], agg AggregateFunction[IN, ACC, OUT], out operators.Input[OUT]) *Operator[K, IN, ACC, OUT] {
 	f := aggregateFunction[K, IN, ACC, OUT, OUT](agg)
 	f.result = func(_ *Context[K], acc ACC, o operators.Collector[OUT]) error {
@@ -177,7 +180,9 @@ func NewProcess[K comparable, IN, OUT any](cfg Config[K, IN], fn ProcessWindowFu
 func NewReduceProcess[K comparable, T, OUT any](cfg Config[K, T], reduce func(a, b T) T, fn ProcessWindowFunction[K, T, OUT], out operators.Input[OUT]) *Operator[K, T, T, OUT] {
 	f := reduceFunction[K, T, OUT](reduce)
 	f.result, f.user = processResult(fn), fn
-	return newOperator(cfg, f, out)
+	op := newOperator(cfg, f, out)
+	op.accCodec = cfg.ValueCodec
+	return op
 }
 
 // NewAggregateProcess returns an operator that aggregates each window's

@@ -18,6 +18,9 @@ import (
 // Make one with NewReduce, NewAggregate, NewProcess, NewReduceProcess or
 // NewAggregateProcess. An Operator is one instance of one subtask, driven
 // by that subtask's goroutine only.
+//
+// An Operator is operators.Checkpointed: it checkpoints all its keyed
+// state and its event time (see SnapshotState).
 type Operator[K comparable, IN, ACC, OUT any] struct {
 	cfg Config[K, IN]
 	fn  function[K, IN, ACC, OUT]
@@ -60,11 +63,17 @@ type Operator[K comparable, IN, ACC, OUT any] struct {
 
 	lateRecords, lateDropped int64
 	warnedDrop               bool
+
+	// accCodec encodes accumulators in checkpoints; codecs are resolved
+	// at the first snapshot or restore.
+	accCodec operators.StateCodec[ACC]
+	codecs   stateCodecs[K, IN, ACC]
 }
 
 var (
 	_ operators.OneInputOperator[int] = (*Operator[int, int, int, int])(nil)
 	_ operators.ProcessingTimer       = (*Operator[int, int, int, int])(nil)
+	_ operators.Checkpointed          = (*Operator[int, int, int, int])(nil)
 )
 
 // Open implements operators.Operator: it checks the configuration and

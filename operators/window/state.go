@@ -7,7 +7,7 @@ import (
 
 // This file holds the keyed state of the general window path: per key and
 // window, the contents (accumulator or records) and the trigger's values,
-// in Go maps. A later change moves it into snapshot-able state backends.
+// in Go maps. checkpoint.go writes it into checkpoints.
 
 // winKey names the timers of one window of one key.
 type winKey[K comparable] struct {

@@ -1,0 +1,237 @@
+package operators
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/stromhq/strom/codec"
+)
+
+// This file makes the keyed operators of keyed.go and coprocess.go
+// Checkpointed: Reduce's values and the timers of KeyedProcess and
+// KeyedCoProcess. The entry layout follows keyed_state.go: a tag, the
+// record key, a sub-key.
+
+var (
+	_ Checkpointed = (*Reduce[int, int])(nil)
+	_ Checkpointed = (*KeyedProcess[int, int, int])(nil)
+	_ Checkpointed = (*KeyedCoProcess[int, int, int, int])(nil)
+)
+
+// Tags of the keyed state entries of this file.
+const (
+	tagReduceValue byte = 'v'
+	tagEventTimer  byte = 'e'
+	tagProcTimer   byte = 'p'
+)
+
+// lazyKeys resolves an operator's StateKeys once, when it first snapshots
+// or restores state, so that a job without checkpoints never needs codecs.
+type lazyKeys[K comparable] struct {
+	keys *StateKeys[K]
+	err  error
+	done bool
+}
+
+func (l *lazyKeys[K]) get(task *TaskContext, c StateCodec[K]) (*StateKeys[K], error) {
+	if !l.done {
+		l.done = true
+		l.keys, l.err = NewStateKeys(task, c)
+	}
+	return l.keys, l.err
+}
+
+// lazyCodec resolves a StateCodec once.
+type lazyCodec[T any] struct {
+	c    codec.Codec[T]
+	err  error
+	done bool
+}
+
+func (l *lazyCodec[T]) get(c StateCodec[T]) (codec.Codec[T], error) {
+	if !l.done {
+		l.done = true
+		l.c, l.err = c.Resolve()
+	}
+	return l.c, l.err
+}
+
+// entryError attributes the error of an entry to its key group.
+func entryError(kg int, err error) error {
+	return fmt.Errorf("restore key group %d: %w", kg, err)
+}
+
+// reduceCodecs are the codecs of a Reduce's state.
+type reduceCodecs[K comparable, T any] struct {
+	keys  lazyKeys[K]
+	value lazyCodec[T]
+}
+
+func (r *Reduce[K, T]) stateCodecs() (*StateKeys[K], codec.Codec[T], error) {
+	keys, err := r.codecs.keys.get(r.Ctx, r.KeyCodec)
+	if err != nil {
+		return nil, nil, err
+	}
+	vc, err := r.codecs.value.get(r.ValueCodec)
+	return keys, vc, err
+}
+
+// SnapshotState implements Checkpointed. Each key's state is one entry in
+// the key's key group:
+//
+//	'v' key → value (ValueCodec), timestamp (varint)
+func (r *Reduce[K, T]) SnapshotState(_ int64, w StateWriter) (err error) {
+	defer recoverInto(r.Ctx, &err)
+	keys, vc, err := r.stateCodecs()
+	if err != nil {
+		return attribute(r.Ctx, err)
+	}
+	var key, val []byte
+	for k, cur := range r.state {
+		key = keys.Append(key[:0], tagReduceValue, k)
+		val = AppendVarint(vc.Append(val[:0], cur.value), cur.ts)
+		w.Keyed(keys.KeyGroup(k), key, val)
+	}
+	return nil
+}
+
+// RestoreState implements Checkpointed.
+func (r *Reduce[K, T]) RestoreState(rd StateReader) (err error) {
+	defer recoverInto(r.Ctx, &err)
+	return attribute(r.Ctx, rd.Keyed(func(kg int, key, value []byte) error {
+		keys, vc, err := r.stateCodecs()
+		if err != nil {
+			return err
+		}
+		kd := NewStateDecoder(key)
+		if tag := kd.Byte(); kd.Err() == nil && tag != tagReduceValue {
+			return entryError(kg, UnknownTag(tag))
+		}
+		k := keys.Read(&kd, kg)
+		vd := NewStateDecoder(value)
+		v := Decode(&vd, vc)
+		ts := vd.Varint()
+		if err := kd.End(); err != nil {
+			return entryError(kg, err)
+		}
+		if err := vd.End(); err != nil {
+			return entryError(kg, err)
+		}
+		if _, dup := r.state[k]; dup {
+			return entryError(kg, CorruptState("key %v restored twice", k))
+		}
+		r.state[k] = &reduced[T]{value: v, ts: ts}
+		return nil
+	}))
+}
+
+// snapshot writes the timers of every key, each in its key's key group:
+//
+//	'e' key time → rank (uvarint): an event-time timer
+//	'p' key time → rank (uvarint): a processing-time timer
+//
+// A timer's rank is its place in registration order, which orders timers
+// of equal time; restoring registers the timers in rank order.
+func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
+	keys, err := c.keys.get(c.timers.task, kc)
+	if err != nil {
+		return err
+	}
+	var key, val []byte
+	for _, q := range [...]struct {
+		tag byte
+		q   *TimerQueue[K]
+	}{{tagEventTimer, c.timers.event}, {tagProcTimer, c.timers.proc}} {
+		for i, tm := range q.q.Registered() {
+			key = AppendTimeKey(keys.Append(key[:0], q.tag, tm.Key), tm.Time)
+			val = AppendUvarint(val[:0], uint64(i))
+			w.Keyed(keys.KeyGroup(tm.Key), key, val)
+		}
+	}
+	return nil
+}
+
+// rankedTimer is a timer read from a checkpoint with its rank.
+type rankedTimer[K comparable] struct {
+	tm   Timer[K]
+	rank uint64
+}
+
+// registerRanked registers timers in rank order (read order for equal
+// ranks, as when subtasks were merged by rescaling).
+func registerRanked[K comparable](q *TimerQueue[K], ts []rankedTimer[K]) error {
+	slices.SortStableFunc(ts, func(a, b rankedTimer[K]) int { return cmp.Compare(a.rank, b.rank) })
+	for _, t := range ts {
+		if !q.Register(t.tm.Key, t.tm.Time) {
+			return CorruptState("timer of key %v at %d restored twice", t.tm.Key, t.tm.Time)
+		}
+	}
+	return nil
+}
+
+// restore reads the timers snapshot wrote.
+func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
+	var event, proc []rankedTimer[K]
+	err := r.Keyed(func(kg int, key, value []byte) error {
+		keys, err := c.keys.get(c.timers.task, kc)
+		if err != nil {
+			return err
+		}
+		kd := NewStateDecoder(key)
+		tag := kd.Byte()
+		k := keys.Read(&kd, kg)
+		t := kd.Time()
+		if err := kd.End(); err != nil {
+			return entryError(kg, err)
+		}
+		vd := NewStateDecoder(value)
+		rank := vd.Uvarint()
+		if err := vd.End(); err != nil {
+			return entryError(kg, err)
+		}
+		switch tag {
+		case tagEventTimer:
+			event = append(event, rankedTimer[K]{Timer[K]{k, t}, rank})
+		case tagProcTimer:
+			proc = append(proc, rankedTimer[K]{Timer[K]{k, t}, rank})
+		default:
+			return entryError(kg, UnknownTag(tag))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := registerRanked(c.timers.event, event); err != nil {
+		return err
+	}
+	return registerRanked(c.timers.proc, proc)
+}
+
+// SnapshotState implements Checkpointed: it writes the timers of every key
+// (see keyedCore.snapshot for the layout). The watermark is not state: it
+// is re-established by the watermarks that follow a restore.
+func (p *KeyedProcess[K, IN, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.snapshot(p.KeyCodec, w))
+}
+
+// RestoreState implements Checkpointed.
+func (p *KeyedProcess[K, IN, OUT]) RestoreState(r StateReader) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.restore(p.KeyCodec, r))
+}
+
+// SnapshotState implements Checkpointed: it writes the timers of every
+// key, as KeyedProcess does. The watermarks are not state.
+func (p *KeyedCoProcess[K, IN1, IN2, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.snapshot(p.KeyCodec, w))
+}
+
+// RestoreState implements Checkpointed.
+func (p *KeyedCoProcess[K, IN1, IN2, OUT]) RestoreState(r StateReader) (err error) {
+	defer recoverInto(p.Ctx, &err)
+	return attribute(p.Ctx, p.core.restore(p.KeyCodec, r))
+}
