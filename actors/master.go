@@ -93,7 +93,7 @@ func resumePoint(plan *Plan, cfg *Config) error {
 		}
 		return os.Remove(marker)
 	}
-	latest, skipped, err := st.Latest()
+	latest, skipped, err := st.LatestVerified()
 	for _, s := range skipped {
 		cfg.Logger.Warn("skipping damaged or incomplete checkpoint", "checkpoint", s.ID, "err", s.Err)
 	}
@@ -368,7 +368,7 @@ func (m *master) failed(c actor.Context, err error) {
 // restart redeploys the job from the latest completed checkpoint.
 func (m *master) restart(c actor.Context) {
 	if m.cfg.Store != nil {
-		latest, skipped, err := m.cfg.Store.Latest()
+		latest, skipped, err := m.cfg.Store.LatestVerified()
 		for _, s := range skipped {
 			m.cfg.Logger.Warn("skipping checkpoint", "checkpoint", s.ID, "err", s.Err)
 		}

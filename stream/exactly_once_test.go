@@ -275,3 +275,78 @@ func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
 		})
 	}
 }
+
+// TestCorruptCheckpointFallsBackToThePreviousOne damages the newest
+// checkpoint of a stopped run; the next run must detect it, resume from the
+// one before, and still apply every number exactly once.
+func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
+	const keys, perKey = 20, 300
+	dir := t.TempDir()
+	var violations, restored atomic.Int64
+	var finals sync.Map
+	first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
+	checkerJob(first, 2, keys, perKey, 2*time.Millisecond, &violations, &restored, &finals)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	err := first.Execute(ctx)
+	cancel()
+	if err == nil {
+		t.Fatal("the first run finished before it was stopped; slow it down")
+	}
+	st, err := snapshot.Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := st.CheckpointIDs()
+	if err != nil || len(ids) < 2 {
+		t.Fatalf("want at least two checkpoints, have %v (%v)", ids, err)
+	}
+	newest := ids[len(ids)-1]
+	m, err := st.Checkpoint(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := false
+	for _, h := range m.Files() {
+		if h.KeyedEntries == 0 {
+			continue
+		}
+		path := filepath.Join(st.CheckpointDir(newest), h.File)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0x5a // a flipped byte inside the state data
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged = true
+		break
+	}
+	if !damaged {
+		t.Fatal("the newest checkpoint has no keyed state to damage")
+	}
+
+	second := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
+	checkerJob(second, 2, keys, perKey, 0, &violations, &restored, &finals)
+	ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := second.Execute(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if restored.Load() != 2 {
+		t.Fatalf("%d checker subtasks restored, want 2", restored.Load())
+	}
+	if v := violations.Load(); v != 0 {
+		t.Fatalf("%d violations: state of a damaged checkpoint was used", v)
+	}
+	n := 0
+	finals.Range(func(_, v any) bool {
+		if v.(int64) == perKey-1 {
+			n++
+		}
+		return true
+	})
+	if n != keys*2 {
+		t.Fatalf("%d of %d keys reached the end", n, keys*2)
+	}
+}
