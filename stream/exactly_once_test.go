@@ -1,12 +1,16 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -300,7 +304,7 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	if err != nil || len(ids) < 2 {
 		t.Fatalf("want at least two checkpoints, have %v (%v)", ids, err)
 	}
-	newest := ids[len(ids)-1]
+	newest := slices.Max(ids)
 	m, err := st.Checkpoint(newest)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +319,7 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data[len(data)/2] ^= 0x5a // a flipped byte inside the state data
+		data[24] ^= 0x5a // a flipped byte in the first key group section
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -326,12 +330,16 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 		t.Fatal("the newest checkpoint has no keyed state to damage")
 	}
 
-	second := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
+	var logs syncBuffer
+	second := NewEnvironment(WithParallelism(2), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
 	checkerJob(second, 2, keys, perKey, 0, &violations, &restored, &finals)
 	ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := second.Execute(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), fmt.Sprintf("skipping damaged or incomplete checkpoint\" checkpoint=%d", newest)) {
+		t.Fatalf("the damaged checkpoint %d was not reported:\n%s", newest, logs.String())
 	}
 	if restored.Load() != 2 {
 		t.Fatalf("%d checker subtasks restored, want 2", restored.Load())
@@ -349,4 +357,22 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	if n != keys*2 {
 		t.Fatalf("%d of %d keys reached the end", n, keys*2)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
