@@ -33,6 +33,18 @@ func (m *Metrics) Counter(name string) *atomic.Int64 {
 	return c
 }
 
+// ObserveMax raises the counter name to v if v is larger: a high-water
+// mark such as the longest synchronous checkpoint phase.
+func (m *Metrics) ObserveMax(name string, v int64) {
+	c := m.Counter(name)
+	for {
+		old := c.Load()
+		if v <= old || c.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
 // Counters returns the current value of every counter.
 func (m *Metrics) Counters() map[string]int64 {
 	out := map[string]int64{}

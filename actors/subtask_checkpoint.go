@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
@@ -84,7 +85,11 @@ func (t *subtask) checkAligned() {
 // acknowledges asynchronously.
 func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 	t.lastCheckpoint = max(t.lastCheckpoint, id)
+	began := time.Now()
 	snaps, err := t.snapshotChain(id)
+	if t.cfg.Metrics != nil {
+		t.cfg.Metrics.ObserveMax("checkpoint sync max µs", time.Since(began).Microseconds())
+	}
 	if err != nil {
 		t.decline(id, err.Error())
 		return

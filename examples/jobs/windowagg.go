@@ -137,7 +137,7 @@ func buildWindowAgg(env *stream.Environment, args stream.Args) error {
 
 	late := stream.ProcessStream(stream.SideOutput(results, lateTag), "count-late", func() stream.ProcessFunction[Event, string] {
 		return stream.ProcessStreamFunc[Event, string](func(ctx *operators.ProcessContext, e Event, out stream.Collector[string]) error {
-			ctx.Task().Count("late", 1)
+			ctx.Task().Count("late records", 1)
 			out.Collect(FormatEvent(e))
 			return nil
 		})
@@ -175,7 +175,7 @@ func parseLine(ctx *operators.ProcessContext, line string, out stream.Collector[
 	}
 	e, err := ParseEvent(line)
 	if err != nil {
-		ctx.Task().Count("rejected", 1)
+		ctx.Task().Count("rejected records", 1)
 		stream.Output(ctx, rejectedTag, line)
 		return nil
 	}

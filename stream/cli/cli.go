@@ -190,7 +190,7 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	sort.Strings(names)
 	for _, name := range names {
 		if counters[name] != 0 {
-			fmt.Fprintf(stderr, "%s: %s records: %d\n", job.Name, name, counters[name])
+			fmt.Fprintf(stderr, "%s: %s: %d\n", job.Name, name, counters[name])
 		}
 	}
 	if errors.Is(err, actors.ErrCancelled) && ctx.Err() != nil {
