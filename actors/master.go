@@ -203,7 +203,9 @@ func (m *master) Receive(c actor.Context) {
 			return
 		}
 		m.finished++
-		if !m.isSource(int(msg.Chain)) && m.coord != nil {
+		// A finished subtask takes no more barriers, so no later
+		// checkpoint could complete: the job's last checkpoint was taken.
+		if m.coord != nil && !m.coord.stopped {
 			m.coordActions(c, m.coord.stop("job finishing"))
 		}
 		if m.finished == m.total {

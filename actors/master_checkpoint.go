@@ -1,7 +1,9 @@
 package actors
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -49,7 +51,11 @@ func (m *master) coordActions(c actor.Context, acts []coordAction) {
 		case actComplete:
 			m.commit(c, a)
 		case actAbort:
-			m.cfg.Logger.Warn("checkpoint aborted", "job", m.plan.Graph.Name, "checkpoint", a.id, "reason", a.reason)
+			level := slog.LevelWarn
+			if m.coord.stopped {
+				level = slog.LevelDebug // the job is ending or restarting
+			}
+			m.cfg.Logger.Log(context.Background(), level, "checkpoint aborted", "job", m.plan.Graph.Name, "checkpoint", a.id, "reason", a.reason)
 			if p := m.checkpts[a.id]; p != nil {
 				delete(m.checkpts, a.id)
 				go func() { _ = p.Abort() }()

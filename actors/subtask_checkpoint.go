@@ -32,9 +32,7 @@ type alignment struct {
 
 // onTrigger takes checkpoint id at a source subtask.
 func (t *subtask) onTrigger(m *protos.TriggerCheckpoint) {
-	switch t.state {
-	case taskRunning, taskFinishing, taskFinished:
-	default:
+	if t.state != taskRunning {
 		t.decline(m.CheckpointId, "subtask not running")
 		return
 	}

@@ -190,8 +190,13 @@ func (s *Sink[T]) RestoreState(r operators.StateReader) error {
 		return fmt.Errorf("restore output %s: no state entry for subtask %d among %d", s.path, s.sub, len(entries))
 	}
 	if !s.tmpExisted && own.length > 0 {
-		return fmt.Errorf("restore output %s: the in-progress file %s holding the checkpoint's %d bytes is missing; it was removed, or Finish had already committed it",
-			s.path, s.tmp, own.length)
+		// Finish may have committed the file already: the process was
+		// stopped after this subtask finished and before the job did.
+		// The committed file begins with the checkpoint's bytes.
+		if err := s.recoverCommitted(own.length); err != nil {
+			return fmt.Errorf("restore output %s: the in-progress file %s holding the checkpoint's %d bytes is missing, and %w",
+				s.path, s.tmp, own.length, err)
+		}
 	}
 	fi, err := s.f.Stat()
 	if err != nil {
@@ -309,4 +314,22 @@ func partNumber(s string) (int, bool) {
 // pendingName returns the name of part n while it awaits its checkpoint.
 func (s *Sink[T]) pendingName(n int) string {
 	return s.PartName(n) + pendingExt
+}
+
+// recoverCommitted refills the empty in-progress file with the first n
+// bytes of the file Finish committed, when there is one that long.
+func (s *Sink[T]) recoverCommitted(n int64) error {
+	if s.parts {
+		return fmt.Errorf("part files are not recovered this way")
+	}
+	src, err := os.Open(s.target)
+	if err != nil {
+		return fmt.Errorf("no committed output to recover it from: %w", err)
+	}
+	defer src.Close()
+	copied, err := io.CopyN(s.f, src, n)
+	if err != nil {
+		return fmt.Errorf("the committed output %s has only %d of them: %w", s.target, copied, err)
+	}
+	return nil
 }

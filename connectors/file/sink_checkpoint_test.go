@@ -656,3 +656,34 @@ func TestSinkExactlyOnceModel(t *testing.T) {
 		}
 	}
 }
+
+func TestSinkRestoreAfterFinishSingleFile(t *testing.T) {
+	// The process stopped after this sink committed its file at the end of
+	// input and before the job finished: the restore takes the checkpoint's
+	// bytes back from the committed file, and the re-run writes the same.
+	path := filepath.Join(t.TempDir(), "out.txt")
+	s := openSink(t, path, 0, 1)
+	must(t, s.Write(records(0, 0, 5)))
+	cp := snap(t, s, 1)
+	must(t, s.Write(records(0, 5, 9)))
+	must(t, s.Finish())
+	must(t, s.Close())
+
+	s = openSink(t, path, 0, 1)
+	must(t, s.RestoreState(unionOf(cp)))
+	must(t, s.Write(records(0, 5, 9)))
+	must(t, s.Finish())
+	must(t, s.Close())
+	got, err := os.ReadFile(path)
+	must(t, err)
+	if string(got) != recordText(0, 0, 9) {
+		t.Fatalf("output %q, want %q", got, recordText(0, 0, 9))
+	}
+
+	// A committed file shorter than the checkpoint's bytes is not ours.
+	must(t, os.WriteFile(path, []byte("x\n"), 0o644))
+	s = openSink(t, path, 0, 1)
+	if err := s.RestoreState(unionOf(cp)); err == nil {
+		t.Fatal("restored from a committed file shorter than the checkpoint")
+	}
+}
