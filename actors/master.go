@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -59,6 +60,7 @@ func Execute(ctx context.Context, system *actor.ActorSystem, plan *Plan, dep Dep
 	if err := system.Root.StopFuture(pid).Wait(); err != nil {
 		jobErr = errors.Join(jobErr, fmt.Errorf("stop job: %w", err))
 	}
+	m.bg.Wait()
 	if jobErr == nil && cfg.Store != nil {
 		if err := markFinished(cfg.Store); err != nil {
 			jobErr = fmt.Errorf("job %q: %w", plan.Graph.Name, err)
@@ -180,6 +182,8 @@ type master struct {
 	restoreDir string
 	// stopping is set while the job waits for its final checkpoint.
 	stopping *stopWithSavepoint
+	// bg tracks checkpoint file work running off the actor.
+	bg sync.WaitGroup
 }
 
 func (m *master) Receive(c actor.Context) {

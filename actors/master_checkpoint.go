@@ -58,7 +58,7 @@ func (m *master) coordActions(c actor.Context, acts []coordAction) {
 			m.cfg.Logger.Log(context.Background(), level, "checkpoint aborted", "job", m.plan.Graph.Name, "checkpoint", a.id, "reason", a.reason)
 			if p := m.checkpts[a.id]; p != nil {
 				delete(m.checkpts, a.id)
-				go func() { _ = p.Abort() }()
+				m.background(func() { _ = p.Abort() })
 			}
 		}
 	}
@@ -102,7 +102,7 @@ func (m *master) commit(c actor.Context, a coordAction) {
 		}
 	}
 	self, sys := c.Self(), c.ActorSystem()
-	go func() { sys.Root.Send(self, checkpointCommitted{id: a.id, err: p.Commit(man)}) }()
+	m.background(func() { sys.Root.Send(self, checkpointCommitted{id: a.id, err: p.Commit(man)}) })
 }
 
 // onCommitted notifies the subtasks of a durable checkpoint and drops old
@@ -131,7 +131,7 @@ func (m *master) onCommitted(c actor.Context, msg checkpointCommitted) {
 		}
 	}
 	store, keep := m.cfg.Store, m.cfg.Checkpoint.Retain
-	go func() { _, _ = store.Retain(keep) }()
+	m.background(func() { _, _ = store.Retain(keep) })
 }
 
 // stopWithSavepoint is a stop that waits for a final checkpoint.
@@ -170,4 +170,14 @@ func (m *master) finishStopWithSavepoint(c actor.Context, id int64) {
 	}
 	m.cfg.Logger.Info("savepoint taken", "job", m.plan.Graph.Name, "savepoint", m.cfg.Store.SavepointDir(name), "checkpoint", id)
 	m.complete(c, cancelled)
+}
+
+// background runs checkpoint file work off the actor; Execute waits for
+// all of it before it returns, so no file of the job changes afterwards.
+func (m *master) background(fn func()) {
+	m.bg.Add(1)
+	go func() {
+		defer m.bg.Done()
+		fn()
+	}()
 }

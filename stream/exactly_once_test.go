@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stromhq/strom/actors"
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/snapshot"
 )
@@ -241,9 +241,7 @@ func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
 			first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()),
 				WithCheckpointing(dir, 20*time.Millisecond), WithSavepointOnStop("sp"), WithBatchSize(32))
 			checkerJob(first, 2, keys, perKey, 2*time.Millisecond, &violations, &restored, &finals)
-			ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-			err := first.Execute(ctx)
-			cancel()
+			err := runUntilCheckpoints(first, 2)
 			if err == nil {
 				t.Fatal("the first run finished before it was stopped; slow it down")
 			}
@@ -254,7 +252,7 @@ func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
 
 			second := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithRestore(sp), WithBatchSize(32))
 			checkerJob(second, to, keys, perKey, 0, &violations, &restored, &finals)
-			ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			if err := second.Execute(ctx); err != nil {
 				t.Fatal(err)
@@ -290,9 +288,7 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	var finals sync.Map
 	first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
 	checkerJob(first, 2, keys, perKey, 2*time.Millisecond, &violations, &restored, &finals)
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-	err := first.Execute(ctx)
-	cancel()
+	err := runUntilCheckpoints(first, 3)
 	if err == nil {
 		t.Fatal("the first run finished before it was stopped; slow it down")
 	}
@@ -304,11 +300,11 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	if err != nil || len(ids) < 2 {
 		t.Fatalf("want at least two checkpoints, have %v (%v)", ids, err)
 	}
-	newest := slices.Max(ids)
-	m, err := st.Checkpoint(newest)
+	m, _, err := st.LatestVerified()
 	if err != nil {
 		t.Fatal(err)
 	}
+	newest := m.CheckpointID
 	damaged := false
 	for _, h := range m.Files() {
 		if h.KeyedEntries == 0 {
@@ -333,7 +329,7 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	var logs syncBuffer
 	second := NewEnvironment(WithParallelism(2), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
 	checkerJob(second, 2, keys, perKey, 0, &violations, &restored, &finals)
-	ctx, cancel = context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := second.Execute(ctx); err != nil {
 		t.Fatal(err)
@@ -375,4 +371,28 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// runUntilCheckpoints runs env until n checkpoints completed, then stops
+// it; it returns the job's error (a cancellation, unless it finished).
+func runUntilCheckpoints(env *Environment, n int64) error {
+	metrics := &actors.Metrics{}
+	WithMetrics(metrics)(env)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- env.Execute(ctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if metrics.Counter("checkpoints").Load() >= n {
+				cancel()
+				return <-done
+			}
+		}
+	}
 }
