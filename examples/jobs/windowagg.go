@@ -2,7 +2,7 @@ package jobs
 
 import (
 	"fmt"
-	"os"
+	"slices"
 	"strconv"
 
 	"github.com/stromhq/strom/connectors/file"
@@ -15,14 +15,12 @@ func init() {
 	stream.Register(&stream.Job{
 		Name:        "windowagg",
 		Description: "event-time window COUNT and SUM per key of CSV lines EVENT_TIME_MS,KEY,VALUE",
-		Params: []stream.Param{
-			{Name: "input", Usage: "CSV file of EVENT_TIME_MS,KEY,VALUE lines (required)"},
-			{Name: "rate", Default: "0", Usage: "records per second read from the input by all source subtasks together (0: as fast as possible)"},
+		Params: slices.Concat(fileParams, []stream.Param{
 			{Name: "output", Usage: "file to write WINDOW_START_MS,WINDOW_END_MS,KEY,COUNT,SUM lines to (required); malformed lines go to OUTPUT.rejected, late records to OUTPUT.late"},
 			{Name: "window", Usage: "tumbling:SIZE, sliding:SIZE,SLIDE or session:GAP (required)"},
 			{Name: "out-of-orderness", Default: "0s", Usage: "how far behind the highest event time seen the watermark stays"},
 			{Name: "allowed-lateness", Default: "0s", Usage: "how long after the watermark passed a window late records still update it"},
-		},
+		}),
 		Build: buildWindowAgg,
 	})
 }
@@ -60,17 +58,12 @@ func (w WindowSpec) Assigner() window.Assigner {
 }
 
 func buildWindowAgg(env *stream.Environment, args stream.Args) error {
-	in, out := args.String("input"), args.String("output")
-	switch {
-	case in == "":
-		return fmt.Errorf("--input is required")
-	case out == "":
-		return fmt.Errorf("--output is required")
-	case args.String("window") == "":
-		return fmt.Errorf("--window is required")
+	lines, out, err := readInput(env, args)
+	if err != nil {
+		return err
 	}
-	if _, err := os.Stat(in); err != nil {
-		return fmt.Errorf("--input: %w", err)
+	if args.String("window") == "" {
+		return fmt.Errorf("--window is required")
 	}
 	spec, err := ParseWindowSpec(args.String("window"))
 	if err != nil {
@@ -91,18 +84,6 @@ func buildWindowAgg(env *stream.Environment, args stream.Args) error {
 		return fmt.Errorf("--allowed-lateness %v: must not be negative", lateness)
 	}
 
-	rate, err := args.Float("rate")
-	if err != nil {
-		return err
-	}
-	if rate < 0 {
-		return fmt.Errorf("--rate %v: must not be negative", rate)
-	}
-	var readOpts []file.LineOption
-	if rate > 0 {
-		readOpts = append(readOpts, file.Rate(rate))
-	}
-	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in, readOpts...) }, true)
 	events := stream.ProcessStream(lines, "parse", func() stream.ProcessFunction[string, Event] {
 		return stream.ProcessStreamFunc[string, Event](parseLine)
 	})

@@ -4,8 +4,7 @@
 package jobs
 
 import (
-	"fmt"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -19,38 +18,18 @@ func init() {
 	stream.Register(&stream.Job{
 		Name:        "wordcount",
 		Description: "count the words of a text file: one `WORD COUNT` line per distinct word",
-		Params: []stream.Param{
-			{Name: "input", Usage: "text file to read (required)"},
-			{Name: "rate", Default: "0", Usage: "records per second read from the input by all source subtasks together (0: as fast as possible)"},
+		Params: slices.Concat(fileParams, []stream.Param{
 			{Name: "output", Usage: "file to write (required)"},
-		},
+		}),
 		Build: buildWordCount,
 	})
 }
 
 func buildWordCount(env *stream.Environment, args stream.Args) error {
-	in, out := args.String("input"), args.String("output")
-	if in == "" {
-		return fmt.Errorf("--input is required")
-	}
-	if out == "" {
-		return fmt.Errorf("--output is required")
-	}
-	if _, err := os.Stat(in); err != nil {
-		return fmt.Errorf("--input: %w", err)
-	}
-	rate, err := args.Float("rate")
+	lines, out, err := readInput(env, args)
 	if err != nil {
 		return err
 	}
-	if rate < 0 {
-		return fmt.Errorf("--rate %v: must not be negative", rate)
-	}
-	var readOpts []file.LineOption
-	if rate > 0 {
-		readOpts = append(readOpts, file.Rate(rate))
-	}
-	lines := stream.FromSource(env, "read", func() operators.Source[string] { return file.Lines(in, readOpts...) }, true)
 	words := stream.FlatMap(lines, "split", SplitWords)
 	counts := stream.Sum(stream.KeyBy(words, identity[string]), "count", one[string])
 	stream.SinkTo(counts, "write", func() operators.Sink[stream.KV[string, int64]] {
