@@ -167,8 +167,9 @@ type KeyedCoProcessFunction[K comparable, IN1, IN2, OUT any] interface {
 // implements ProcessingTimer, so the runtime wakes it for processing-time
 // timers.
 //
-// KeyedCoProcess is Checkpointed: its state is the timers of every key, as
-// KeyedProcess's. The function's own fields are not checkpointed yet.
+// KeyedCoProcess is Checkpointed: its state is the timers of every key and
+// the keyed states of the function, as KeyedProcess's; both inputs share
+// them. The function's own fields are not checkpointed.
 type KeyedCoProcess[K comparable, IN1, IN2, OUT any] struct {
 	Base
 	Key1 Key[K, IN1]
@@ -187,9 +188,8 @@ type KeyedCoProcess[K comparable, IN1, IN2, OUT any] struct {
 // Open implements Operator.
 func (p *KeyedCoProcess[K, IN1, IN2, OUT]) Open(ctx *TaskContext) error {
 	p.Ctx = ctx
-	p.core.open(ctx, p.Fn, p.Out, p.Sides)
 	p.clock = newGateClock()
-	return openFn(ctx, p.Fn)
+	return p.core.open(ctx, p.Fn, p.Out, p.Sides)
 }
 
 // Input1 returns the input of gate 0.

@@ -2,8 +2,9 @@ package operators
 
 // KeyedContext is what a keyed process function sees of the record it is
 // processing: its key, its timestamp, the timers of its key and the side
-// outputs. It belongs to the operator and is valid only during the call
-// that receives it.
+// outputs; keyed states (NewValueState and the others) are read and written
+// for its key with it. It belongs to the operator and is valid only during
+// the call that receives it.
 type KeyedContext[K comparable] struct {
 	timers    *keyedTimers[K]
 	timestamp int64
@@ -108,15 +109,23 @@ type keyedCore[K comparable, OUT any] struct {
 	sides   *SideOutputs
 	// keys encodes keys in checkpoints.
 	keys lazyKeys[K]
+	// states are the keyed states the function registered.
+	states *stateRegistry[K]
 }
 
-func (c *keyedCore[K, OUT]) open(ctx *TaskContext, fn any, out Input[OUT], sides *SideOutputs) {
+// open prepares the core and opens fn, with the operator's state registry
+// reachable from ctx while fn's Open runs (see bindStates).
+func (c *keyedCore[K, OUT]) open(ctx *TaskContext, fn any, out Input[OUT], sides *SideOutputs) error {
 	c.timers = keyedTimers[K]{event: NewTimerQueue[K](), proc: NewTimerQueue[K](), watermark: NoTimestamp, task: ctx}
 	c.kc = KeyedContext[K]{timers: &c.timers, sides: sides}
 	c.tc = OnTimerContext[K]{KeyedContext: KeyedContext[K]{timers: &c.timers, sides: sides}}
 	c.onTimer, _ = fn.(TimerFunction[K, OUT])
 	c.out = emitter[OUT]{out: out}
 	c.sides = sides
+	c.states = newStateRegistry[K](ctx)
+	release := bindStates(ctx, c.states)
+	defer release()
+	return openFn(ctx, fn)
 }
 
 // element sets the context of a record of key k at time ts.
@@ -189,10 +198,10 @@ func (c *keyedCore[K, OUT]) pendingTimers() (event, processing int) {
 // its goroutine only: no locks, no goroutines.
 //
 // KeyedProcess is Checkpointed: its state is the event- and
-// processing-time timers of every key (see SnapshotState). The function's
-// own fields are not checkpointed yet: a function that keeps state in its
-// fields starts afresh after a restore (a keyed state API that the
-// operator checkpoints comes later).
+// processing-time timers of every key and the keyed states the function
+// created in Open (NewValueState and the others; see SnapshotState). The
+// function's own fields are not checkpointed: a function that keeps state
+// in its fields starts afresh after a restore.
 type KeyedProcess[K comparable, IN, OUT any] struct {
 	Base
 	Key Key[K, IN]
@@ -209,8 +218,7 @@ type KeyedProcess[K comparable, IN, OUT any] struct {
 // Open implements Operator.
 func (p *KeyedProcess[K, IN, OUT]) Open(ctx *TaskContext) error {
 	p.Ctx = ctx
-	p.core.open(ctx, p.Fn, p.Out, p.Sides)
-	return openFn(ctx, p.Fn)
+	return p.core.open(ctx, p.Fn, p.Out, p.Sides)
 }
 
 // ProcessBatch implements Input.

@@ -9,9 +9,10 @@ import (
 )
 
 // This file makes the keyed operators of keyed.go and coprocess.go
-// Checkpointed: Reduce's values and the timers of KeyedProcess and
-// KeyedCoProcess. The entry layout follows keyed_state.go: a tag, the
-// record key, a sub-key.
+// Checkpointed: Reduce's values, and the timers and the user functions'
+// keyed states (state.go) of KeyedProcess and KeyedCoProcess. The entry
+// layout follows keyed_state.go: a tag, the record key, a sub-key; user
+// states put their name between the tag and the record key.
 
 var (
 	_ Checkpointed = (*Reduce[int, int])(nil)
@@ -24,6 +25,7 @@ const (
 	tagReduceValue byte = 'v'
 	tagEventTimer  byte = 'e'
 	tagProcTimer   byte = 'p'
+	tagUserState   byte = 'u'
 )
 
 // lazyKeys resolves an operator's StateKeys once, when it first snapshots
@@ -126,10 +128,13 @@ func (r *Reduce[K, T]) RestoreState(rd StateReader) (err error) {
 	}))
 }
 
-// snapshot writes the timers of every key, each in its key's key group:
+// snapshot writes the timers and the user states of every key, each in its
+// key's key group:
 //
 //	'e' key time → rank (uvarint): an event-time timer
 //	'p' key time → rank (uvarint): a processing-time timer
+//	'u' name key → kind, value: an entry of a user state (see
+//	               stateRegistry.snapshot)
 //
 // A timer's rank is its place in registration order, which orders timers
 // of equal time; restoring registers the timers in rank order.
@@ -149,7 +154,7 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 			w.Keyed(keys.KeyGroup(tm.Key), key, val)
 		}
 	}
-	return nil
+	return c.states.snapshot(keys, w)
 }
 
 // rankedTimer is a timer read from a checkpoint with its rank.
@@ -170,9 +175,21 @@ func registerRanked[K comparable](q *TimerQueue[K], ts []rankedTimer[K]) error {
 	return nil
 }
 
-// restore reads the timers snapshot wrote.
+// restore reads the timers and user states snapshot wrote. An entry of a
+// user state that the function did not register fails the restore (with
+// ErrStateMismatch), so that no state is dropped silently.
 func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
 	var event, proc []rankedTimer[K]
+	// now is the processing time of the restore, read once if a user
+	// state needs it (for TTL).
+	var now int64
+	nowRead := false
+	clock := func() int64 {
+		if !nowRead {
+			now, nowRead = nowMillis(c.timers.task), true
+		}
+		return now
+	}
 	err := r.Keyed(func(kg int, key, value []byte) error {
 		keys, err := c.keys.get(c.timers.task, kc)
 		if err != nil {
@@ -180,6 +197,12 @@ func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
 		}
 		kd := NewStateDecoder(key)
 		tag := kd.Byte()
+		if tag == tagUserState {
+			if err := c.states.restore(keys, kg, &kd, value, clock); err != nil {
+				return entryError(kg, err)
+			}
+			return nil
+		}
 		k := keys.Read(&kd, kg)
 		t := kd.Time()
 		if err := kd.End(); err != nil {
@@ -209,9 +232,11 @@ func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
 	return registerRanked(c.timers.proc, proc)
 }
 
-// SnapshotState implements Checkpointed: it writes the timers of every key
-// (see keyedCore.snapshot for the layout). The watermark is not state: it
-// is re-established by the watermarks that follow a restore.
+// SnapshotState implements Checkpointed: it writes the timers and the
+// function's keyed states of every key (see keyedCore.snapshot for the
+// layout). The watermark is not state: it is re-established by the
+// watermarks that follow a restore. A state whose type has no codec fails
+// the snapshot, naming the state and the type.
 func (p *KeyedProcess[K, IN, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(p.Ctx, &err)
 	return attribute(p.Ctx, p.core.snapshot(p.KeyCodec, w))
@@ -223,8 +248,9 @@ func (p *KeyedProcess[K, IN, OUT]) RestoreState(r StateReader) (err error) {
 	return attribute(p.Ctx, p.core.restore(p.KeyCodec, r))
 }
 
-// SnapshotState implements Checkpointed: it writes the timers of every
-// key, as KeyedProcess does. The watermarks are not state.
+// SnapshotState implements Checkpointed: it writes the timers and the
+// function's keyed states of every key, as KeyedProcess does. The
+// watermarks are not state.
 func (p *KeyedCoProcess[K, IN1, IN2, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(p.Ctx, &err)
 	return attribute(p.Ctx, p.core.snapshot(p.KeyCodec, w))

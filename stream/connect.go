@@ -84,8 +84,9 @@ func ConnectKeyed[K comparable, A, B any](a *KeyedStream[K, A], b *KeyedStream[K
 // streams, one made by newFn per subtask. Both of its methods see the key
 // of their record and share the timers of the key; it acts on them if it
 // implements TimerFunction, and emits to side outputs with Output.
-// Checkpoints hold the timers; the function's own fields are not
-// checkpointed yet.
+// Checkpoints hold the timers and the keyed states the function creates in
+// Open, which both methods share; the function's own fields are not
+// checkpointed.
 func KeyedCoProcess[K comparable, A, B, OUT any](kcs *KeyedConnectedStreams[K, A, B], name string, newFn func() KeyedCoProcessFunction[K, A, B, OUT]) *DataStream[OUT] {
 	keyA, keyB := kcs.first.key, kcs.second.key
 	kc := operators.CodecFor[K]()

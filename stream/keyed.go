@@ -111,8 +111,9 @@ func (t *toKV[K, T, N]) ProcessBatch(b *operators.Batch[T]) error {
 
 // Process runs a keyed process function over ks, with keyed timers and
 // side outputs. One fn serves every subtask, each on its own goroutine, so
-// it must be safe for concurrent use (stateless functions are); KeyedProcess
-// makes one function per subtask instead.
+// it must be safe for concurrent use (stateless functions are) and cannot
+// hold keyed states, which are per subtask; KeyedProcess makes one function
+// per subtask instead.
 func Process[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, fn KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
 	return KeyedProcess(ks, name, func() KeyedProcessFunction[K, IN, OUT] { return fn })
 }

@@ -56,8 +56,9 @@ func withSides[IN, OUT any](name string, mk func(out operators.Input[OUT], sides
 // per subtask. The function sees each record's key and timestamp,
 // registers event- and processing-time timers of the key, acts on them if
 // it implements TimerFunction, and emits to side outputs with Output.
-// Checkpoints hold the timers; the function's own fields are not
-// checkpointed yet.
+// Checkpoints hold the timers and the keyed states the function creates in
+// Open (NewValueState and the others, see state.go); the function's own
+// fields are not checkpointed.
 func KeyedProcess[K comparable, IN, OUT any](ks *KeyedStream[K, IN], name string, newFn func() KeyedProcessFunction[K, IN, OUT]) *DataStream[OUT] {
 	key := ks.key
 	kc := operators.CodecFor[K]()

@@ -1,0 +1,383 @@
+package operators
+
+import (
+	"bytes"
+	"cmp"
+	"reflect"
+	"slices"
+)
+
+// MapState is a keyed state that holds a map from user keys of type UK to
+// values of type UV per key. Create it in the function's Open with
+// NewMapState; its methods apply to the current key of the context they
+// get. With a TTL, each user key expires on its own.
+type MapState[K comparable, UK comparable, UV any] struct {
+	stateBase
+	m    map[K]map[UK]cell[UV]
+	kc   StateCodec[UK]
+	klc  lazyCodec[UK]
+	vc   StateCodec[UV]
+	vlc  lazyCodec[UV]
+	desc keyOrder
+	// buf and spans are the snapshot's scratch space.
+	buf   []byte
+	spans []mapSpan
+}
+
+// NewMapState creates the MapState name; it is called in the function's
+// Open, like NewValueState.
+func NewMapState[K comparable, UK comparable, UV any](ctx *TaskContext, name string, opts ...StateOption) (*MapState[K, UK, UV], error) {
+	typ := typeName("MapState", reflect.TypeFor[K](), reflect.TypeFor[UK](), reflect.TypeFor[UV]())
+	return register(ctx, name, kindMap, typ, opts,
+		func(b stateBase, cfg *stateConfig) *MapState[K, UK, UV] {
+			return &MapState[K, UK, UV]{
+				stateBase: b, m: make(map[K]map[UK]cell[UV]),
+				kc: stateCodec[UK](cfg), vc: stateCodec[UV](cfg), desc: keyOrderOf(reflect.TypeFor[UK]()),
+			}
+		})
+}
+
+// live returns the entry of uk in the map of k if it is live at now,
+// removing it when it expired.
+func (s *MapState[K, UK, UV]) live(k K, uk UK, now int64) (map[UK]cell[UV], cell[UV], bool) {
+	inner := s.m[k]
+	c, ok := inner[uk]
+	if !ok || !s.ttl.expired(c.stamp, now) {
+		return inner, c, ok
+	}
+	s.remove(k, inner, uk)
+	return inner, cell[UV]{}, false
+}
+
+// remove deletes uk from inner, the map of k, and k when its map is empty.
+func (s *MapState[K, UK, UV]) remove(k K, inner map[UK]cell[UV], uk UK) {
+	delete(inner, uk)
+	if len(inner) == 0 {
+		delete(s.m, k)
+	}
+}
+
+// Get returns the value of user key uk in the map of the current key of
+// ctx, and whether it has one.
+func (s *MapState[K, UK, UV]) Get(ctx KeyScope[K], uk UK) (UV, bool) {
+	now := s.clock()
+	inner, c, ok := s.live(ctx.Key(), uk, now)
+	if ok && s.ttl.onRead {
+		c.stamp = now
+		inner[uk] = c
+	}
+	return c.v, ok
+}
+
+// Contains reports whether the map of the current key of ctx has user key
+// uk. It is a read: with an OnReadAndWrite TTL it renews the entry.
+func (s *MapState[K, UK, UV]) Contains(ctx KeyScope[K], uk UK) bool {
+	_, ok := s.Get(ctx, uk)
+	return ok
+}
+
+// Put sets the value of user key uk in the map of the current key of ctx.
+func (s *MapState[K, UK, UV]) Put(ctx KeyScope[K], uk UK, uv UV) {
+	now := s.clock()
+	if s.ttl.on() && s.sweepDue() {
+		s.sweep(now)
+	}
+	k := ctx.Key()
+	inner := s.m[k]
+	if inner == nil {
+		inner = make(map[UK]cell[UV])
+		s.m[k] = inner
+	}
+	inner[uk] = cell[UV]{v: uv, stamp: now}
+}
+
+// Remove removes user key uk from the map of the current key of ctx.
+func (s *MapState[K, UK, UV]) Remove(ctx KeyScope[K], uk UK) {
+	k := ctx.Key()
+	if inner, ok := s.m[k]; ok {
+		s.remove(k, inner, uk)
+	}
+}
+
+// Len returns the number of user keys in the map of the current key of
+// ctx.
+func (s *MapState[K, UK, UV]) Len(ctx KeyScope[K]) int {
+	k := ctx.Key()
+	inner := s.m[k]
+	if s.ttl.on() && inner != nil {
+		s.purge(k, inner, s.now())
+	}
+	return len(inner)
+}
+
+// Clear removes the map of the current key of ctx.
+func (s *MapState[K, UK, UV]) Clear(ctx KeyScope[K]) { delete(s.m, ctx.Key()) }
+
+// Range calls fn for each entry of the map of the current key of ctx until
+// fn returns false, in a deterministic order that does not depend on the
+// order of the writes or on restores: by user key, in the natural order of
+// its kind for integers, floats (NaNs first, in no fixed order among
+// themselves), strings and booleans (false first), and in the order of the
+// user keys' codec encodings for other types. fn sees the entries as they
+// were when Range started and may modify the state. Range is a read: with
+// an OnReadAndWrite TTL it renews every entry. It fails only when user
+// keys of a type without a natural order have no codec either.
+func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool) error {
+	k := ctx.Key()
+	inner := s.m[k]
+	if len(inner) == 0 {
+		return nil
+	}
+	if s.ttl.on() {
+		now := s.now()
+		if !s.purge(k, inner, now) {
+			return nil
+		}
+		if s.ttl.onRead {
+			for uk, c := range inner {
+				c.stamp = now
+				inner[uk] = c
+			}
+		}
+	}
+	es := make([]rangeEntry[UK, UV], 0, len(inner))
+	for uk, c := range inner {
+		es = append(es, rangeEntry[UK, UV]{uk: uk, uv: c.v})
+	}
+	if err := s.sortEntries(es); err != nil {
+		return err
+	}
+	for _, e := range es {
+		if !fn(e.uk, e.uv) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// purge removes the expired entries of inner, the map of k, and k when
+// none is left; it reports whether any is.
+func (s *MapState[K, UK, UV]) purge(k K, inner map[UK]cell[UV], now int64) bool {
+	for uk, c := range inner {
+		if s.ttl.expired(c.stamp, now) {
+			delete(inner, uk)
+		}
+	}
+	if len(inner) == 0 {
+		delete(s.m, k)
+		return false
+	}
+	return true
+}
+
+// sweep removes the expired entries among a few (ttlSweep) entries of a
+// few keys.
+func (s *MapState[K, UK, UV]) sweep(now int64) {
+	n := 0
+	for k, inner := range s.m {
+		for uk, c := range inner {
+			if s.ttl.expired(c.stamp, now) {
+				s.remove(k, inner, uk)
+			}
+			if n++; n == ttlSweep {
+				return
+			}
+		}
+	}
+}
+
+// keyOrder is how Range orders the user keys of a type.
+type keyOrder int
+
+const (
+	// orderEncoded orders by codec encoding.
+	orderEncoded keyOrder = iota
+	orderInt
+	orderUint
+	orderFloat
+	orderString
+)
+
+// keyOrderOf returns the order of user keys of type t: the natural order
+// of its kind, or that of the encodings.
+func keyOrderOf(t reflect.Type) keyOrder {
+	switch t.Kind() {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return orderInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return orderUint
+	case reflect.Float32, reflect.Float64:
+		return orderFloat
+	case reflect.String:
+		return orderString
+	}
+	return orderEncoded
+}
+
+// rangeEntry is an entry that Range hands out, with its sort key.
+type rangeEntry[UK comparable, UV any] struct {
+	uk UK
+	uv UV
+	i  int64
+	u  uint64
+	f  float64
+	s  string
+}
+
+// sortEntries sorts es by user key (see Range).
+func (s *MapState[K, UK, UV]) sortEntries(es []rangeEntry[UK, UV]) error {
+	if len(es) < 2 {
+		return nil
+	}
+	if s.desc == orderEncoded {
+		kc, err := s.klc.get(s.kc)
+		if err != nil {
+			return s.errorf("Range orders user keys of type %v by their encoding, but: %v", reflect.TypeFor[UK](), err)
+		}
+		var buf []byte
+		for i := range es {
+			buf = kc.Append(buf[:0], es[i].uk)
+			es[i].s = string(buf)
+		}
+	} else {
+		for i := range es {
+			v := reflect.ValueOf(&es[i].uk).Elem()
+			switch s.desc {
+			case orderInt:
+				if v.Kind() == reflect.Bool {
+					if v.Bool() {
+						es[i].i = 1
+					}
+				} else {
+					es[i].i = v.Int()
+				}
+			case orderUint:
+				es[i].u = v.Uint()
+			case orderFloat:
+				es[i].f = v.Float()
+			case orderString:
+				es[i].s = v.String()
+			}
+		}
+	}
+	slices.SortFunc(es, func(a, b rangeEntry[UK, UV]) int {
+		switch s.desc {
+		case orderInt:
+			return cmp.Compare(a.i, b.i)
+		case orderUint:
+			return cmp.Compare(a.u, b.u)
+		case orderFloat:
+			return cmp.Compare(a.f, b.f)
+		}
+		return cmp.Compare(a.s, b.s)
+	})
+	return nil
+}
+
+// mapSpan is where one map entry's encoding lies in the snapshot's
+// scratch buffer: the user key in [start, mid), the entry in [start, end).
+type mapSpan struct{ start, mid, end int }
+
+// snapshot implements userState: each key's map is one entry,
+//
+//	'u' name key → kind, count (uvarint), then per user key: user key,
+//	value (the state's codecs), [stamp (varint)]
+//
+// with the user keys in the order of their encodings, so that equal maps
+// give equal bytes.
+func (s *MapState[K, UK, UV]) snapshot(ss *stateSnapshot[K]) error {
+	kc, err := s.klc.get(s.kc)
+	if err != nil {
+		return err
+	}
+	vc, err := s.vlc.get(s.vc)
+	if err != nil {
+		return err
+	}
+	for k, inner := range s.m {
+		s.buf, s.spans = s.buf[:0], s.spans[:0]
+		for uk, c := range inner {
+			if s.ttl.expired(c.stamp, ss.now) {
+				delete(inner, uk)
+				continue
+			}
+			start := len(s.buf)
+			s.buf = kc.Append(s.buf, uk)
+			mid := len(s.buf)
+			s.buf = vc.Append(s.buf, c.v)
+			if s.ttl.on() {
+				s.buf = AppendVarint(s.buf, c.stamp)
+			}
+			s.spans = append(s.spans, mapSpan{start, mid, len(s.buf)})
+		}
+		if len(s.spans) == 0 {
+			delete(s.m, k)
+			continue
+		}
+		buf := s.buf
+		slices.SortFunc(s.spans, func(a, b mapSpan) int {
+			return bytes.Compare(buf[a.start:a.mid], buf[b.start:b.mid])
+		})
+		ss.startValue(&s.stateBase)
+		ss.val = AppendUvarint(ss.val, uint64(len(s.spans)))
+		for _, sp := range s.spans {
+			ss.val = append(ss.val, buf[sp.start:sp.end]...)
+		}
+		ss.put(&s.stateBase, k)
+	}
+	return nil
+}
+
+// restore implements userState. User keys must come in strictly
+// increasing order of their encodings, as snapshot writes them.
+func (s *MapState[K, UK, UV]) restore(k K, stamped bool, d *StateDecoder, now int64) error {
+	kc, err := s.klc.get(s.kc)
+	if err != nil {
+		return err
+	}
+	vc, err := s.vlc.get(s.vc)
+	if err != nil {
+		return err
+	}
+	n := d.Uvarint()
+	switch {
+	case d.err != nil:
+		return d.err
+	case n == 0:
+		return CorruptState("empty map")
+	case n > 1 && n > uint64(len(d.b)):
+		return CorruptState("count %d exceeds the %d bytes left", n, len(d.b))
+	}
+	inner := make(map[UK]cell[UV], n)
+	var prev []byte
+	for i := range n {
+		before := d.b
+		uk := Decode(d, kc)
+		if d.err != nil {
+			return d.err
+		}
+		ukb := before[:len(before)-len(d.b)]
+		if i > 0 && bytes.Compare(prev, ukb) >= 0 {
+			return CorruptState("user key %v out of order", uk)
+		}
+		prev = ukb
+		uv := Decode(d, vc)
+		stamp := s.ttl.stamp(d, stamped, now)
+		if d.err != nil {
+			return d.err
+		}
+		if !s.ttl.on() {
+			stamp = 0
+		} else if s.ttl.expired(stamp, now) {
+			continue
+		}
+		inner[uk] = cell[UV]{v: uv, stamp: stamp}
+	}
+	if _, dup := s.m[k]; dup {
+		return CorruptState("key %v restored twice", k)
+	}
+	if len(inner) > 0 {
+		s.m[k] = inner
+	}
+	return nil
+}

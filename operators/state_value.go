@@ -1,0 +1,275 @@
+package operators
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// This file holds the keyed states of one value per key: ValueState,
+// ReducingState and AggregatingState, which share valueStore.
+
+// cell is a value with its TTL stamp (the processing time of its last
+// renewal; 0 without TTL).
+type cell[T any] struct {
+	v     T
+	stamp int64
+}
+
+// valueStore holds one value per key in a Go map.
+type valueStore[K comparable, T any] struct {
+	stateBase
+	m     map[K]cell[T]
+	codec StateCodec[T]
+	lc    lazyCodec[T]
+}
+
+func newValueStore[K comparable, T any](b stateBase, cfg *stateConfig) valueStore[K, T] {
+	return valueStore[K, T]{stateBase: b, m: make(map[K]cell[T]), codec: stateCodec[T](cfg)}
+}
+
+// clock returns the processing time when the state has a TTL, else 0
+// without reading the clock.
+func (s *stateBase) clock() int64 {
+	if !s.ttl.on() {
+		return 0
+	}
+	return s.now()
+}
+
+// lookup returns the live value of k at now, removing it when it expired
+// and renewing its TTL when renew is set and the TTL is renewed on reads.
+func (s *valueStore[K, T]) lookup(k K, now int64, renew bool) (T, bool) {
+	c, ok := s.m[k]
+	if !ok || !s.ttl.on() {
+		return c.v, ok
+	}
+	if s.ttl.expired(c.stamp, now) {
+		delete(s.m, k)
+		var zero T
+		return zero, false
+	}
+	if renew && s.ttl.onRead {
+		c.stamp = now
+		s.m[k] = c
+	}
+	return c.v, true
+}
+
+// store sets the value of k, written at now.
+func (s *valueStore[K, T]) store(k K, v T, now int64) {
+	if s.ttl.on() && s.sweepDue() {
+		s.sweep(now)
+	}
+	s.m[k] = cell[T]{v: v, stamp: now}
+}
+
+// sweep removes the expired values among a few (ttlSweep) of the state's
+// values; Go's map iteration starts at a random place, so that successive
+// sweeps examine different values.
+func (s *valueStore[K, T]) sweep(now int64) {
+	n := 0
+	for k, c := range s.m {
+		if s.ttl.expired(c.stamp, now) {
+			delete(s.m, k)
+		}
+		if n++; n == ttlSweep {
+			return
+		}
+	}
+}
+
+// clear removes the value of k.
+func (s *valueStore[K, T]) clear(k K) { delete(s.m, k) }
+
+// snapshot implements userState: each key's value is one entry,
+//
+//	'u' name key → kind, [stamp (varint)], value (the state's codec)
+func (s *valueStore[K, T]) snapshot(ss *stateSnapshot[K]) error {
+	c, err := s.lc.get(s.codec)
+	if err != nil {
+		return err
+	}
+	for k, e := range s.m {
+		if s.ttl.expired(e.stamp, ss.now) {
+			delete(s.m, k)
+			continue
+		}
+		ss.startValue(&s.stateBase)
+		if s.ttl.on() {
+			ss.val = AppendVarint(ss.val, e.stamp)
+		}
+		ss.val = c.Append(ss.val, e.v)
+		ss.put(&s.stateBase, k)
+	}
+	return nil
+}
+
+// restore implements userState.
+func (s *valueStore[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64) error {
+	c, err := s.lc.get(s.codec)
+	if err != nil {
+		return err
+	}
+	stamp := s.ttl.stamp(d, stamped, now)
+	v := Decode(d, c)
+	if err := d.Err(); err != nil {
+		return err
+	}
+	if _, dup := s.m[k]; dup {
+		return CorruptState("key %v restored twice", k)
+	}
+	if !s.ttl.on() {
+		stamp = 0
+	} else if s.ttl.expired(stamp, now) {
+		return nil
+	}
+	s.m[k] = cell[T]{v: v, stamp: stamp}
+	return nil
+}
+
+// ValueState is a keyed state that holds one value of type T per key.
+// Create it in the function's Open with NewValueState and use it with the
+// context of the record or timer being processed: Get, Set and Clear apply
+// to the context's current key.
+//
+// Values are held as they are, not copied: a value that refers to memory
+// (a slice, a map, a pointer) shares it with the caller until the next
+// checkpoint encodes it.
+type ValueState[K comparable, T any] struct {
+	valueStore[K, T]
+}
+
+// NewValueState creates the ValueState name of the operator running the
+// function, whose key type must be K. It is called in the function's Open
+// with the task context Open got. Each name is registered once per
+// operator.
+func NewValueState[K comparable, T any](ctx *TaskContext, name string, opts ...StateOption) (*ValueState[K, T], error) {
+	return register(ctx, name, kindValue, typeName("ValueState", reflect.TypeFor[K](), reflect.TypeFor[T]()), opts,
+		func(b stateBase, cfg *stateConfig) *ValueState[K, T] {
+			return &ValueState[K, T]{newValueStore[K, T](b, cfg)}
+		})
+}
+
+// Get returns the value of the current key of ctx, and whether it has one.
+func (s *ValueState[K, T]) Get(ctx KeyScope[K]) (T, bool) {
+	return s.lookup(ctx.Key(), s.clock(), true)
+}
+
+// Set sets the value of the current key of ctx.
+func (s *ValueState[K, T]) Set(ctx KeyScope[K], v T) { s.store(ctx.Key(), v, s.clock()) }
+
+// Clear removes the value of the current key of ctx.
+func (s *ValueState[K, T]) Clear(ctx KeyScope[K]) { s.clear(ctx.Key()) }
+
+// ReducingState is a keyed state that folds the values added to a key into
+// one with a reduce function, as ReduceFunction in Flink: the first value
+// added is kept as it is, each later one is combined with the current one
+// by reduce(current, added).
+type ReducingState[K comparable, T any] struct {
+	valueStore[K, T]
+	reduce func(acc, v T) T
+}
+
+// NewReducingState creates the ReducingState name, folding with reduce; it
+// is called in the function's Open, like NewValueState.
+func NewReducingState[K comparable, T any](ctx *TaskContext, name string, reduce func(acc, v T) T, opts ...StateOption) (*ReducingState[K, T], error) {
+	typ := typeName("ReducingState", reflect.TypeFor[K](), reflect.TypeFor[T]())
+	if reduce == nil {
+		return nil, fmt.Errorf("%s %q: nil reduce function", typ, name)
+	}
+	return register(ctx, name, kindReducing, typ, opts,
+		func(b stateBase, cfg *stateConfig) *ReducingState[K, T] {
+			return &ReducingState[K, T]{valueStore: newValueStore[K, T](b, cfg), reduce: reduce}
+		})
+}
+
+// Add folds v into the value of the current key of ctx.
+func (s *ReducingState[K, T]) Add(ctx KeyScope[K], v T) {
+	k, now := ctx.Key(), s.clock()
+	if cur, ok := s.lookup(k, now, false); ok {
+		v = s.reduce(cur, v)
+	}
+	s.store(k, v, now)
+}
+
+// Get returns the folded value of the current key of ctx, and whether
+// anything was added.
+func (s *ReducingState[K, T]) Get(ctx KeyScope[K]) (T, bool) {
+	return s.lookup(ctx.Key(), s.clock(), true)
+}
+
+// Clear removes the value of the current key of ctx.
+func (s *ReducingState[K, T]) Clear(ctx KeyScope[K]) { s.clear(ctx.Key()) }
+
+// AggregateFunction aggregates values into an accumulator, as Flink's
+// AggregateFunction, for AggregatingState. It is the part of
+// window.AggregateFunction that a state needs: every
+// window.AggregateFunction is one. Add may modify and return acc.
+type AggregateFunction[IN, ACC, OUT any] interface {
+	CreateAccumulator() ACC
+	Add(v IN, acc ACC) ACC
+	GetResult(acc ACC) OUT
+}
+
+// AggregateFuncs builds an AggregateFunction from functions.
+type AggregateFuncs[IN, ACC, OUT any] struct {
+	Create     func() ACC
+	Accumulate func(v IN, acc ACC) ACC
+	Result     func(acc ACC) OUT
+}
+
+// CreateAccumulator implements AggregateFunction.
+func (a AggregateFuncs[IN, ACC, OUT]) CreateAccumulator() ACC { return a.Create() }
+
+// Add implements AggregateFunction.
+func (a AggregateFuncs[IN, ACC, OUT]) Add(v IN, acc ACC) ACC { return a.Accumulate(v, acc) }
+
+// GetResult implements AggregateFunction.
+func (a AggregateFuncs[IN, ACC, OUT]) GetResult(acc ACC) OUT { return a.Result(acc) }
+
+// AggregatingState is a keyed state that aggregates the values added to a
+// key with an AggregateFunction: it keeps one accumulator per key (which
+// checkpoints hold) and returns its result.
+type AggregatingState[K comparable, IN, ACC, OUT any] struct {
+	valueStore[K, ACC]
+	agg AggregateFunction[IN, ACC, OUT]
+}
+
+// NewAggregatingState creates the AggregatingState name, aggregating with
+// agg; it is called in the function's Open, like NewValueState.
+// WithStateCodec applies to the accumulator type ACC.
+func NewAggregatingState[K comparable, IN, ACC, OUT any](ctx *TaskContext, name string, agg AggregateFunction[IN, ACC, OUT], opts ...StateOption) (*AggregatingState[K, IN, ACC, OUT], error) {
+	typ := typeName("AggregatingState", reflect.TypeFor[K](), reflect.TypeFor[IN](), reflect.TypeFor[ACC](), reflect.TypeFor[OUT]())
+	if agg == nil {
+		return nil, fmt.Errorf("%s %q: nil aggregate function", typ, name)
+	}
+	return register(ctx, name, kindAggregating, typ, opts,
+		func(b stateBase, cfg *stateConfig) *AggregatingState[K, IN, ACC, OUT] {
+			return &AggregatingState[K, IN, ACC, OUT]{valueStore: newValueStore[K, ACC](b, cfg), agg: agg}
+		})
+}
+
+// Add adds v to the accumulator of the current key of ctx, creating it
+// first when the key has none.
+func (s *AggregatingState[K, IN, ACC, OUT]) Add(ctx KeyScope[K], v IN) {
+	k, now := ctx.Key(), s.clock()
+	acc, ok := s.lookup(k, now, false)
+	if !ok {
+		acc = s.agg.CreateAccumulator()
+	}
+	s.store(k, s.agg.Add(v, acc), now)
+}
+
+// Get returns the result of the accumulator of the current key of ctx,
+// and whether anything was added.
+func (s *AggregatingState[K, IN, ACC, OUT]) Get(ctx KeyScope[K]) (OUT, bool) {
+	acc, ok := s.lookup(ctx.Key(), s.clock(), true)
+	if !ok {
+		var zero OUT
+		return zero, false
+	}
+	return s.agg.GetResult(acc), true
+}
+
+// Clear removes the accumulator of the current key of ctx.
+func (s *AggregatingState[K, IN, ACC, OUT]) Clear(ctx KeyScope[K]) { s.clear(ctx.Key()) }
