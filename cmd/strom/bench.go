@@ -106,27 +106,37 @@ func benchMicro(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "micro: %d records, %d runs each, %s, GOMAXPROCS %d\n", *records, *repeat, runtime.Version(), runtime.GOMAXPROCS(0))
 	results, err := bench.RunMicro(ctx, bench.MicroConfig{
 		Records: *records, Repeat: *repeat, Parallelism: *par, Keys: *keys, BatchSize: *batch,
-		Progress: func(r bench.Result) {
-			fmt.Fprintf(stderr, "  %-14s strom %s/s  baseline %s/s  ratio %.3f\n", r.Name(), cli.FormatRate(r.Strom.RecordsPerSec), cli.FormatRate(r.Baseline.RecordsPerSec), r.Ratio)
-		},
+		Progress: progress(stderr),
 	})
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		rep := microReport{
-			Suite: "micro", Date: time.Now().UTC().Format(time.RFC3339),
-			GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-			NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Results: results,
-		}
-		b, err := json.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return reportResults(stdout, "micro", results, *asJSON)
+}
+
+// reportResults prints a suite's results as a table, or as one JSON object.
+func reportResults(stdout io.Writer, suite string, results []bench.Result, asJSON bool) error {
+	if !asJSON {
+		return printMicro(stdout, results)
+	}
+	rep := microReport{
+		Suite: suite, Date: time.Now().UTC().Format(time.RFC3339),
+		GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
+		NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Results: results,
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
 		return err
 	}
-	return printMicro(stdout, results)
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+// progress prints one finished workload on stderr.
+func progress(stderr io.Writer) func(bench.Result) {
+	return func(r bench.Result) {
+		fmt.Fprintf(stderr, "  %-14s strom %s/s  baseline %s/s  ratio %.3f\n", r.Name(), cli.FormatRate(r.Strom.RecordsPerSec), cli.FormatRate(r.Baseline.RecordsPerSec), r.Ratio)
+	}
 }
 
 // printMicro prints the results as a table.
@@ -322,25 +332,10 @@ func benchWindow(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "window: %d records, %d runs each, %d keys, out of order by up to %v, %s, GOMAXPROCS %d\n", *records, *repeat, *keys, *ooo, runtime.Version(), runtime.GOMAXPROCS(0))
 	results, err := bench.RunWindow(ctx, bench.WindowConfig{
 		Records: *records, Repeat: *repeat, Parallelism: *par, Keys: *keys, OutOfOrder: outOfOrder, BatchSize: *batch,
-		Progress: func(r bench.Result) {
-			fmt.Fprintf(stderr, "  %-13s strom %s/s  baseline %s/s  ratio %.3f\n", r.Name(), cli.FormatRate(r.Strom.RecordsPerSec), cli.FormatRate(r.Baseline.RecordsPerSec), r.Ratio)
-		},
+		Progress: progress(stderr),
 	})
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		rep := microReport{
-			Suite: "window", Date: time.Now().UTC().Format(time.RFC3339),
-			GoVersion: runtime.Version(), GOOS: runtime.GOOS, GOARCH: runtime.GOARCH,
-			NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Results: results,
-		}
-		b, err := json.Marshal(rep)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", b)
-		return err
-	}
-	return printMicro(stdout, results)
+	return reportResults(stdout, "window", results, *asJSON)
 }
