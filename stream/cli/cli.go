@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -29,6 +30,16 @@ import (
 	"github.com/stromhq/strom/actors"
 	"github.com/stromhq/strom/stream"
 )
+
+// prog is the name the binary was run by, for messages and help.
+var prog = progName()
+
+func progName() string {
+	if len(os.Args) == 0 || os.Args[0] == "" {
+		return "strom"
+	}
+	return filepath.Base(os.Args[0])
+}
 
 // Command is an extra subcommand of a binary.
 type Command struct {
@@ -44,11 +55,11 @@ type Command struct {
 func usage(extra []Command) string {
 	var b strings.Builder
 	b.WriteString("usage:\n")
-	b.WriteString("  strom jobs                  list the jobs this binary knows\n")
-	b.WriteString("  strom run JOB [flags]       run a job on an in-process cluster (strom run JOB -h for its flags)\n")
-	b.WriteString("  strom savepoint CMD ...     create, list, delete or inspect savepoints (strom savepoint -h)\n")
+	fmt.Fprintf(&b, "  %s jobs                  list the jobs this binary knows\n", prog)
+	fmt.Fprintf(&b, "  %[1]s run JOB [flags]       run a job on an in-process cluster (%[1]s run JOB -h for its flags)\n", prog)
+	fmt.Fprintf(&b, "  %[1]s savepoint CMD ...     create, list, delete or inspect savepoints (%[1]s savepoint -h)\n", prog)
 	for _, c := range extra {
-		fmt.Fprintf(&b, "  strom %s\n", c.Usage)
+		fmt.Fprintf(&b, "  %s %s\n", prog, c.Usage)
 	}
 	return b.String()
 }
@@ -83,7 +94,7 @@ func Main(args []string, stdout, stderr io.Writer, extra ...Command) int {
 			}
 		}
 		if !found {
-			fmt.Fprintf(stderr, "strom: unknown command %q\n%s", args[0], usage(extra))
+			fmt.Fprintf(stderr, "%s: unknown command %q\n%s", prog, args[0], usage(extra))
 			return 2
 		}
 	}
@@ -94,10 +105,10 @@ func Main(args []string, stdout, stderr io.Writer, extra ...Command) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "strom: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "strom: %v\n", err)
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return 1
 	}
 }
@@ -117,7 +128,7 @@ func runJob(args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return UsageError{fmt.Errorf("run: no job named %q (strom jobs lists them)", args[0])}
 	}
-	fs := flag.NewFlagSet("strom run "+job.Name, flag.ContinueOnError)
+	fs := flag.NewFlagSet(prog+" run "+job.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	values := map[string]*string{}
 	for _, p := range append(append([]stream.Param{}, stream.RuntimeParams...), job.Params...) {

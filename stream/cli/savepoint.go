@@ -43,7 +43,7 @@ func runSavepoint(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	fs := flag.NewFlagSet("strom savepoint "+args[0], flag.ContinueOnError)
+	fs := flag.NewFlagSet(prog+" savepoint "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("checkpoint-dir", "", "checkpoint directory of the job (required)")
 	name := fs.String("name", "", "savepoint name")
