@@ -1,11 +1,13 @@
 package nexmark
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sync"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/stromhq/strom/operators"
+	"github.com/stromhq/strom/snapshot"
 	"github.com/stromhq/strom/stream"
 )
 
@@ -63,7 +65,8 @@ func (r *Results) Digest() Digest {
 
 // Blackhole writes s to a sink that keeps nothing but the digest of its
 // rows, merged into out when the input ends: the result sink of every
-// query.
+// query. Checkpoints hold each subtask's digest so far, so that a job
+// restored from one ends with the digest of a run without failures.
 func Blackhole[T Row](s *stream.DataStream[T], out *Results) *stream.SinkStream {
 	return stream.SinkTo(s, "blackhole", func() operators.Sink[T] { return &blackhole[T]{out: out} })
 }
@@ -87,5 +90,32 @@ func (s *blackhole[T]) Write(b *operators.Batch[T]) error {
 
 func (s *blackhole[T]) Finish() error {
 	s.out.Merge(s.d)
+	return nil
+}
+
+// blackholeState is the name of the blackhole's operator state: one entry
+// per subtask, its Count and Sum as two 8-byte little-endian words.
+// Digests add up, so the entries may go to any subtasks on restore.
+const blackholeState = "digest"
+
+// SnapshotState implements operators.Checkpointed.
+func (s *blackhole[T]) SnapshotState(_ int64, w operators.StateWriter) error {
+	e := binary.LittleEndian.AppendUint64(nil, uint64(s.d.Count))
+	w.Operator(blackholeState, snapshot.EvenSplit, binary.LittleEndian.AppendUint64(e, s.d.Sum))
+	return nil
+}
+
+// RestoreState implements operators.Checkpointed.
+func (s *blackhole[T]) RestoreState(r operators.StateReader) error {
+	es, err := r.Operator(blackholeState)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if len(e) != 16 {
+			return fmt.Errorf("nexmark blackhole: digest entry of %d bytes, want 16", len(e))
+		}
+		s.d.Merge(Digest{Count: int64(binary.LittleEndian.Uint64(e)), Sum: binary.LittleEndian.Uint64(e[8:])})
+	}
 	return nil
 }

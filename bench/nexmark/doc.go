@@ -166,12 +166,13 @@
 // into a fresh temporary directory, removed after the run, and
 // Checkpoints reports how many checkpoints completed (the job-wide
 // counter "checkpoints" of actors.Metrics). A run shorter than the
-// interval completes none. The [Source] records its position (the next
-// event of its subtask), and the windows, window joins, timers and
-// running sums of q4–q8 are checkpointed; the keyed co-process functions
-// of q3 and q4 keep their state in their own fields, which Strom does
-// not checkpoint yet, so those two would not be exactly-once if a job
-// were restored (the bench never restores). The environment is built by
+// interval completes none. Every query is exactly-once across a restore:
+// the [Source] records its position (the next event of its subtask), the
+// Blackhole sink its digest so far, and the windows, window joins,
+// timers, running sums and the keyed state of q3's and q4's co-process
+// functions are all checkpointed; a test stops each stateful query with a
+// savepoint part-way and resumes it to the uninterrupted digest (the bench
+// itself never restores). The environment is built by
 // stream.NewJobEnvironment from runtime arguments, as strom run builds a
 // registered job (streaming mode, no restarts), and StateBackend is
 // passed as its --state-backend: a backend the stream package refuses

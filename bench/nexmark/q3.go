@@ -46,70 +46,67 @@ type q3Person struct {
 	State string
 }
 
-// q3Seller is the state of q3 for one person ID.
+// q3Seller is the state of q3 for one person ID: the keyed state of the
+// Strom job, a map entry of the baseline.
 type q3Seller struct {
-	// seen tells that the person has arrived, local that they live in one
-	// of Q3States (and then person is set).
-	seen, local bool
-	person      q3Person
-	// pending are the auctions that arrived before the person.
-	pending []int64
+	// Seen tells that the person has arrived, Local that they live in one
+	// of Q3States (and then Person is set).
+	Seen, Local bool
+	Person      q3Person
+	// Pending are the auctions that arrived before the person.
+	Pending []int64
 }
 
-// q3Join is the incremental join of q3, on one key (a person ID) at a
-// time. It is the function of the Strom job (keyed by person ID) and the
-// baseline (one map for all keys) alike.
-type q3Join struct {
-	sellers map[int64]*q3Seller
-}
-
-func (j *q3Join) seller(id int64) *q3Seller {
-	s := j.sellers[id]
-	if s == nil {
-		s = &q3Seller{}
-		j.sellers[id] = s
-	}
-	return s
-}
-
-// auction joins a of category Q3Category with its seller, or keeps it
-// until the seller arrives.
-func (j *q3Join) auction(a q3Auction, emit func(LocalItem)) {
-	s := j.seller(a.Seller)
+// auction joins auction id of category Q3Category with the seller s, or
+// keeps it until the seller arrives; it reports whether s changed.
+func (s *q3Seller) auction(id int64, emit func(LocalItem)) bool {
 	switch {
-	case s.local:
-		emit(LocalItem{Name: s.person.Name, City: s.person.City, State: s.person.State, Auction: a.ID})
-	case !s.seen:
-		s.pending = append(s.pending, a.ID)
+	case s.Local:
+		emit(LocalItem{Name: s.Person.Name, City: s.Person.City, State: s.Person.State, Auction: id})
+	case !s.Seen:
+		s.Pending = append(s.Pending, id)
+		return true
 	}
+	return false
 }
 
-// person records p and joins the auctions that waited for it.
-func (j *q3Join) person(p q3Person, emit func(LocalItem)) {
-	s := j.seller(p.ID)
-	s.seen, s.local = true, q3LocalState(p.State)
-	if s.local {
-		s.person = p
-		for _, a := range s.pending {
+// person records that p arrived and joins the auctions that waited for
+// them.
+func (s *q3Seller) person(p q3Person, emit func(LocalItem)) {
+	s.Seen, s.Local = true, q3LocalState(p.State)
+	if s.Local {
+		s.Person = p
+		for _, a := range s.Pending {
 			emit(LocalItem{Name: p.Name, City: p.City, State: p.State, Auction: a})
 		}
 	}
-	s.pending = nil
+	s.Pending = nil
 }
 
-// q3Function is q3Join as a keyed co-process function: auctions on input
-// 1, persons on input 2, both keyed by person ID.
+// q3Function is the keyed co-process function of q3: auctions on input 1,
+// persons on input 2, both keyed by person ID. Its state is a keyed
+// ValueState, which checkpoints hold.
 type q3Function struct {
-	q3Join
+	sellers *operators.ValueState[int64, q3Seller]
 }
 
-func (f *q3Function) ProcessElement1(_ *operators.KeyedContext[int64], a q3Auction, out operators.Collector[LocalItem]) error {
-	f.auction(a, out.Collect)
+func (f *q3Function) Open(ctx *operators.TaskContext) (err error) {
+	f.sellers, err = operators.NewValueState[int64, q3Seller](ctx, "sellers")
+	return err
+}
+
+func (f *q3Function) ProcessElement1(ctx *operators.KeyedContext[int64], a q3Auction, out operators.Collector[LocalItem]) error {
+	s, _ := f.sellers.Get(ctx)
+	if s.auction(a.ID, out.Collect) {
+		f.sellers.Set(ctx, s)
+	}
 	return nil
 }
 
-func (f *q3Function) ProcessElement2(_ *operators.KeyedContext[int64], p q3Person, out operators.Collector[LocalItem]) error {
-	f.person(p, out.Collect)
+func (f *q3Function) ProcessElement2(ctx *operators.KeyedContext[int64], p q3Person, out operators.Collector[LocalItem]) error {
+	s, _ := f.sellers.Get(ctx)
+	s.person(p, out.Collect)
+	f.sellers.Set(ctx, s)
 	return nil
 }
 
@@ -127,17 +124,12 @@ func (f *q3Function) ProcessElement2(_ *operators.KeyedContext[int64], p q3Perso
 //
 // The job: the auctions of category 10 keyed by seller and every person
 // keyed by ID, connected, into a keyed co-process function that keeps, per
-// person ID, whether the person arrived and lives in one of the states
-// (with name, city and state then) and the auctions waiting for them.
-// Persons from elsewhere are kept as a mark, so that their auctions need
-// not wait; that state grows by one entry per person, as a SQL join keeps
-// every person. The query needs no event time.
-//
-// Checkpoints: the function keeps its state in its own fields, which Strom
-// does not checkpoint yet (stream.KeyedCoProcess). Checkpoints complete,
-// but a job restored from one would have lost the persons and waiting
-// auctions: q3 is not exactly-once across failures. The bench never
-// restores, so its result digest is unaffected.
+// person ID, in a keyed ValueState that checkpoints hold, whether the
+// person arrived and lives in one of the states (with name, city and
+// state then) and the auctions waiting for them. Persons from elsewhere
+// are kept as a mark, so that their auctions need not wait; that state
+// grows by one entry per person, as a SQL join keeps every person. The
+// query needs no event time.
 func init() {
 	Register(Query{
 		Name:        "q3",
@@ -159,20 +151,29 @@ func init() {
 				stream.KeyBy(auctions, func(a q3Auction) int64 { return a.Seller }),
 				stream.KeyBy(persons, func(p q3Person) int64 { return p.ID })),
 				"join-sellers", func() stream.KeyedCoProcessFunction[int64, q3Auction, q3Person, LocalItem] {
-					return &q3Function{q3Join{sellers: map[int64]*q3Seller{}}}
+					return &q3Function{}
 				})
 			Blackhole(joined, out)
 		},
-		NewBaseline: func() Baseline { return &q3Baseline{q3Join: q3Join{sellers: map[int64]*q3Seller{}}} },
+		NewBaseline: func() Baseline { return &q3Baseline{sellers: map[int64]*q3Seller{}} },
 	})
 }
 
-// q3Baseline runs q3Join over the events in order.
+// q3Baseline keeps the state of every person ID in a map.
 type q3Baseline struct {
-	q3Join
-	h    *Hasher
-	d    *Digest
-	emit func(LocalItem)
+	sellers map[int64]*q3Seller
+	h       *Hasher
+	d       *Digest
+	emit    func(LocalItem)
+}
+
+func (b *q3Baseline) seller(id int64) *q3Seller {
+	s := b.sellers[id]
+	if s == nil {
+		s = &q3Seller{}
+		b.sellers[id] = s
+	}
+	return s
 }
 
 func (b *q3Baseline) Process(ev *Event, _ int64, h *Hasher, d *Digest) {
@@ -182,10 +183,10 @@ func (b *q3Baseline) Process(ev *Event, _ int64, h *Hasher, d *Digest) {
 	b.h, b.d = h, d
 	switch {
 	case ev.Kind == KindAuction && ev.Auction.Category == Q3Category:
-		b.auction(q3Auction{ID: ev.Auction.ID, Seller: ev.Auction.Seller}, b.emit)
+		b.seller(ev.Auction.Seller).auction(ev.Auction.ID, b.emit)
 	case ev.Kind == KindPerson:
 		p := ev.Person
-		b.person(q3Person{ID: p.ID, Name: p.Name, City: p.City, State: p.State}, b.emit)
+		b.seller(p.ID).person(q3Person{ID: p.ID, Name: p.Name, City: p.City, State: p.State}, b.emit)
 	}
 }
 

@@ -55,24 +55,25 @@ func (s q4Sum) row() CategoryPrice {
 // the result does not depend on it.
 const q4ClosedRetention = 10 * time.Second
 
-// q4AuctionState is the state of q4 for one auction ID.
+// q4AuctionState is the state of q4 for an auction that has arrived.
 type q4AuctionState struct {
-	auction q4Auction
-	// known tells that the auction arrived, closed that it expired.
-	known, closed bool
-	// best is the highest price of the bids between the auction's start
-	// and expiry, when has is set.
-	best int64
-	has  bool
-	// pending are the bids that arrived before the auction.
-	pending []q4Bid
+	Category, DateTime, Expires int64
+	// Best is the highest price of the bids between the auction's start
+	// and expiry, when Has is set.
+	Best int64
+	Has  bool
+	// Closed tells that the auction expired (and its price was emitted).
+	Closed bool
 }
 
-// bid counts b if it falls between the auction's start and expiry.
-func (s *q4AuctionState) bid(b q4Bid) {
-	if b.DateTime >= s.auction.DateTime && b.DateTime <= s.auction.Expires && (!s.has || b.Price > s.best) {
-		s.best, s.has = b.Price, true
+// bid counts b if it falls between the auction's start and expiry, and
+// reports whether it raised the best price.
+func (s *q4AuctionState) bid(b q4Bid) bool {
+	if b.DateTime >= s.DateTime && b.DateTime <= s.Expires && (!s.Has || b.Price > s.Best) {
+		s.Best, s.Has = b.Price, true
+		return true
 	}
+	return false
 }
 
 // q4Winners is q4's keyed co-process function: auctions on input 1, bids
@@ -86,75 +87,75 @@ func (s *q4AuctionState) bid(b q4Bid) {
 // waits, with a timer at its own time: once the watermark passes it, an
 // auction that could include it (one that starts no later than the bid)
 // would have arrived, so it is dropped.
+//
+// Its state is keyed, which checkpoints hold with the timers: a small
+// ValueState per auction that has arrived, read by every bid, and a
+// ListState of the bids that wait for an auction.
 type q4Winners struct {
-	auctions map[int64]*q4AuctionState
+	auctions *operators.ValueState[int64, q4AuctionState]
+	waiting  *operators.ListState[int64, q4Bid]
 }
 
-func (f *q4Winners) state(id int64) *q4AuctionState {
-	s := f.auctions[id]
-	if s == nil {
-		s = &q4AuctionState{}
-		f.auctions[id] = s
+func (f *q4Winners) Open(ctx *operators.TaskContext) (err error) {
+	if f.auctions, err = operators.NewValueState[int64, q4AuctionState](ctx, "auctions"); err != nil {
+		return err
 	}
-	return s
+	f.waiting, err = operators.NewListState[int64, q4Bid](ctx, "waiting")
+	return err
 }
 
 func (f *q4Winners) ProcessElement1(ctx *operators.KeyedContext[int64], a q4Auction, _ operators.Collector[q4Winner]) error {
-	s := f.state(a.ID)
-	s.known, s.auction = true, a
-	for _, b := range s.pending {
-		s.bid(b)
+	s := q4AuctionState{Category: a.Category, DateTime: a.DateTime, Expires: a.Expires}
+	if bs := f.waiting.Get(ctx); bs != nil {
+		for _, b := range bs {
+			s.bid(b)
+		}
+		f.waiting.Clear(ctx)
 	}
-	s.pending = nil
+	f.auctions.Set(ctx, s)
 	ctx.TimerService().RegisterEventTimeTimer(a.Expires)
 	return nil
 }
 
 func (f *q4Winners) ProcessElement2(ctx *operators.KeyedContext[int64], b q4Bid, _ operators.Collector[q4Winner]) error {
-	s := f.state(b.Auction)
+	s, ok := f.auctions.Get(ctx)
 	switch {
-	case s.closed:
-	case s.known:
-		s.bid(b)
-	default:
-		s.pending = append(s.pending, b)
+	case !ok:
+		f.waiting.Add(ctx, b)
 		ctx.TimerService().RegisterEventTimeTimer(b.DateTime)
+	case !s.Closed && s.bid(b):
+		f.auctions.Set(ctx, s)
 	}
 	return nil
 }
 
 func (f *q4Winners) OnTimer(ctx *operators.OnTimerContext[int64], ts int64, out operators.Collector[q4Winner]) error {
-	id := ctx.Key()
-	s := f.auctions[id]
+	s, ok := f.auctions.Get(ctx)
 	switch {
-	case s == nil:
-	case s.closed:
-		if ts >= s.auction.Expires+q4ClosedRetention.Milliseconds() {
-			delete(f.auctions, id)
-		}
-	case s.known:
-		// Timers of bids that waited for the auction fire before its
-		// expiry and do nothing.
-		if ts >= s.auction.Expires {
-			if s.has {
-				out.Collect(q4Winner{Category: s.auction.Category, Price: s.best})
-			}
-			s.closed = true
-			ctx.TimerService().RegisterEventTimeTimer(s.auction.Expires + q4ClosedRetention.Milliseconds())
-		}
-	default:
+	case !ok:
+		// Bids that waited for an auction that did not come in time.
 		wm := ctx.CurrentWatermark()
-		keep := s.pending[:0]
-		for _, b := range s.pending {
+		bs := f.waiting.Get(ctx)
+		keep := bs[:0]
+		for _, b := range bs {
 			if b.DateTime > wm {
 				keep = append(keep, b)
 			}
 		}
-		clear(s.pending[len(keep):])
-		s.pending = keep
-		if len(keep) == 0 {
-			delete(f.auctions, id)
+		f.waiting.Update(ctx, keep)
+	case s.Closed:
+		if ts >= s.Expires+q4ClosedRetention.Milliseconds() {
+			f.auctions.Clear(ctx)
 		}
+	case ts >= s.Expires:
+		// Earlier timers are those of bids that waited for the
+		// auction: they do nothing.
+		if s.Has {
+			out.Collect(q4Winner{Category: s.Category, Price: s.Best})
+		}
+		s.Closed = true
+		f.auctions.Set(ctx, s)
+		ctx.TimerService().RegisterEventTimeTimer(s.Expires + q4ClosedRetention.Milliseconds())
 	}
 	return nil
 }
@@ -162,17 +163,22 @@ func (f *q4Winners) OnTimer(ctx *operators.OnTimerContext[int64], ts int64, out 
 // q4Final keeps the latest running sum of each category and emits it as a
 // row when the input ends (the watermark reaches MaxWatermark).
 type q4Final struct {
-	last map[int64]q4Sum
+	last *operators.ValueState[int64, q4Sum]
+}
+
+func (f *q4Final) Open(ctx *operators.TaskContext) (err error) {
+	f.last, err = operators.NewValueState[int64, q4Sum](ctx, "last")
+	return err
 }
 
 func (f *q4Final) ProcessElement(ctx *operators.KeyedContext[int64], s q4Sum, _ operators.Collector[CategoryPrice]) error {
-	f.last[s.Category] = s
+	f.last.Set(ctx, s)
 	ctx.TimerService().RegisterEventTimeTimer(operators.MaxWatermark)
 	return nil
 }
 
 func (f *q4Final) OnTimer(ctx *operators.OnTimerContext[int64], _ int64, out operators.Collector[CategoryPrice]) error {
-	if s, ok := f.last[ctx.Key()]; ok {
+	if s, ok := f.last.Get(ctx); ok {
 		out.Collect(s.row())
 	}
 	return nil
@@ -204,11 +210,8 @@ func (f *q4Final) OnTimer(ctx *operators.OnTimerContext[int64], _ int64, out ope
 // emits it at the end of input (a timer at MaxWatermark). Auctions that
 // have not expired when the input ends close then.
 //
-// Checkpoints: the co-process and the final function keep their state in
-// their own fields, which Strom does not checkpoint yet; their timers and
-// the running sums are checkpointed. Checkpoints complete, but a restored
-// job would have lost open auctions: q4 is not exactly-once across
-// failures. The bench never restores.
+// Checkpoints hold all of it: the functions keep their state in keyed
+// ValueStates, with their timers, and the running sums are Reduce's.
 func init() {
 	Register(Query{
 		Name:        "q4",
@@ -228,7 +231,7 @@ func init() {
 				stream.KeyBy(auctions, func(a q4Auction) int64 { return a.ID }),
 				stream.KeyBy(bids, func(b q4Bid) int64 { return b.Auction })),
 				"winning-bids", func() stream.KeyedCoProcessFunction[int64, q4Auction, q4Bid, q4Winner] {
-					return &q4Winners{auctions: map[int64]*q4AuctionState{}}
+					return &q4Winners{}
 				})
 			sums := stream.Reduce(stream.KeyBy(stream.Map(winners, "to-sum", func(w q4Winner) q4Sum {
 				return q4Sum{Category: w.Category, Sum: w.Price, Count: 1}
@@ -238,9 +241,7 @@ func init() {
 				return acc, nil
 			})
 			final := stream.KeyedProcess(stream.KeyBy(sums, func(s q4Sum) int64 { return s.Category }), "final-average",
-				func() stream.KeyedProcessFunction[int64, q4Sum, CategoryPrice] {
-					return &q4Final{last: map[int64]q4Sum{}}
-				})
+				func() stream.KeyedProcessFunction[int64, q4Sum, CategoryPrice] { return &q4Final{} })
 			Blackhole(final, out)
 		},
 		NewBaseline: func() Baseline {
@@ -271,14 +272,14 @@ func (b *q4Baseline) Process(ev *Event, ts int64, _ *Hasher, _ *Digest) {
 	switch ev.Kind {
 	case KindAuction:
 		a := ev.Auction
-		s := &q4AuctionState{auction: q4Auction{ID: a.ID, Category: a.Category, DateTime: a.DateTime, Expires: a.Expires}, known: true}
+		s := &q4AuctionState{Category: a.Category, DateTime: a.DateTime, Expires: a.Expires}
 		for _, p := range b.pending {
 			if p.Auction == a.ID {
 				s.bid(p)
 			}
 		}
 		b.open[a.ID] = s
-		heap.Push(&b.expiries, s.auction)
+		heap.Push(&b.expiries, q4Auction{ID: a.ID, Expires: a.Expires})
 	case KindBid:
 		bid := q4Bid{Auction: ev.Bid.Auction, Price: ev.Bid.Price, DateTime: ev.Bid.DateTime}
 		if s := b.open[bid.Auction]; s != nil {
@@ -292,15 +293,15 @@ func (b *q4Baseline) Process(ev *Event, ts int64, _ *Hasher, _ *Digest) {
 func (b *q4Baseline) close(id int64) {
 	s := b.open[id]
 	delete(b.open, id)
-	if !s.has {
+	if !s.Has {
 		return
 	}
-	c := b.sums[s.auction.Category]
+	c := b.sums[s.Category]
 	if c == nil {
-		c = &q4Sum{Category: s.auction.Category}
-		b.sums[s.auction.Category] = c
+		c = &q4Sum{Category: s.Category}
+		b.sums[s.Category] = c
 	}
-	c.Sum += s.best
+	c.Sum += s.Best
 	c.Count++
 }
 
