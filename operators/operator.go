@@ -57,6 +57,10 @@ type TaskContext struct {
 	// that its channels do not hold event time back, or that it is active
 	// again. Only sources and watermark generators call it.
 	MarkIdle func(idle bool)
+	// Store is the operator's part of the subtask's Pebble instance when
+	// the job runs with the Pebble state backend, nil with the heap
+	// backend (see StateStore).
+	Store *StateStore
 }
 
 // Count adds n to the counter name of ctx; a context without counters
