@@ -1,5 +1,7 @@
 package operators
 
+import "fmt"
+
 // KeyedContext is what a keyed process function sees of the record it is
 // processing: its key, its timestamp, the timers of its key and the side
 // outputs; keyed states (NewValueState and the others) are read and written
@@ -109,9 +111,26 @@ type keyedCore[K comparable, OUT any] struct {
 	sides   *SideOutputs
 	// keys encodes keys in checkpoints.
 	keys lazyKeys[K]
+	// keyCodec is the operator's KeyCodec, which the keyed states need
+	// from Open on on the Pebble backend; keyCodecSet tells that the
+	// operator set it (see setKeyCodec).
+	keyCodec    StateCodec[K]
+	keyCodecSet bool
 	// states are the keyed states the function registered.
 	states *stateRegistry[K]
 }
+
+// setKeyCodec gives the core the operator's KeyCodec before open. An
+// operator that does not call it gets the key type's default codec on the
+// Pebble backend, and its snapshot fails if its KeyCodec is another.
+func (c *keyedCore[K, OUT]) setKeyCodec(kc StateCodec[K]) {
+	c.keyCodec, c.keyCodecSet = kc, true
+}
+
+// failed returns the error that stops the operator: one from downstream,
+// or one of its state store that a state access met (the states record it
+// as the output's error, so that nothing more is emitted).
+func (c *keyedCore[K, OUT]) failed() error { return c.out.err }
 
 // open prepares the core and opens fn, with the operator's state registry
 // reachable from ctx while fn's Open runs (see bindStates).
@@ -123,6 +142,13 @@ func (c *keyedCore[K, OUT]) open(ctx *TaskContext, fn any, out Input[OUT], sides
 	c.out = emitter[OUT]{out: out}
 	c.sides = sides
 	c.states = newStateRegistry[K](ctx)
+	if ctx.Store != nil {
+		keys, err := c.keys.get(ctx, c.keyCodec)
+		if err != nil {
+			return attribute(ctx, fmt.Errorf("keyed state on the Pebble state backend: %w", err))
+		}
+		c.states.store, c.states.keys, c.states.fail = ctx.Store, keys, &c.out.err
+	}
 	release := bindStates(ctx, c.states)
 	defer release()
 	return openFn(ctx, fn)
@@ -153,6 +179,9 @@ func (c *keyedCore[K, OUT]) fire(q *TimerQueue[K], upto int64, domain TimeDomain
 		c.timers.key = tm.Key
 		c.tc.timestamp, c.tc.emit, c.tc.domain, c.out.ts = tm.Time, emit, domain, emit
 		if err := c.onTimer.OnTimer(&c.tc, tm.Time, &c.out); err != nil {
+			return err
+		}
+		if err := c.failed(); err != nil {
 			return err
 		}
 	}
@@ -218,6 +247,7 @@ type KeyedProcess[K comparable, IN, OUT any] struct {
 // Open implements Operator.
 func (p *KeyedProcess[K, IN, OUT]) Open(ctx *TaskContext) error {
 	p.Ctx = ctx
+	p.core.setKeyCodec(p.KeyCodec)
 	return p.core.open(ctx, p.Fn, p.Out, p.Sides)
 }
 
@@ -227,6 +257,9 @@ func (p *KeyedProcess[K, IN, OUT]) ProcessBatch(b *Batch[IN]) (err error) {
 	for i, v := range b.Values {
 		kc := p.core.element(p.Key.Selector(v), b.Times[i])
 		if err := p.Fn.ProcessElement(kc, v, &p.core.out); err != nil {
+			return attribute(p.Ctx, err)
+		}
+		if err := p.core.failed(); err != nil {
 			return attribute(p.Ctx, err)
 		}
 	}
@@ -268,7 +301,8 @@ type Key[K comparable, T any] struct {
 // mode it emits each key's final value once, at the end of input.
 //
 // Reduce is Checkpointed: its state is each key's value and timestamp (see
-// SnapshotState).
+// SnapshotState). On the Pebble backend (TaskContext.Store) the values are
+// in the store, behind a write-back cache of decoded values.
 type Reduce[K comparable, T any] struct {
 	Base
 	Key Key[K, T]
@@ -282,6 +316,10 @@ type Reduce[K comparable, T any] struct {
 	state  map[K]*reduced[T]
 	buf    Batch[T]
 	codecs reduceCodecs[K, T]
+	// sc holds the values on the Pebble backend, and storeErr is the
+	// first error of the store, which fails the next call.
+	sc       *storeCache[K, reduced[T]]
+	storeErr error
 }
 
 type reduced[T any] struct {
@@ -293,12 +331,29 @@ type reduced[T any] struct {
 func (r *Reduce[K, T]) Open(ctx *TaskContext) error {
 	r.Ctx = ctx
 	r.state = make(map[K]*reduced[T])
+	if ctx.Store != nil {
+		keys, vc, err := r.stateCodecs()
+		if err != nil {
+			return attribute(ctx, fmt.Errorf("reduce on the Pebble state backend: %w", err))
+		}
+		r.sc = newStoreCache(ctx.Store, keys, tagReduceValue, nil, "reduce state", &r.storeErr,
+			func(dst []byte, e reduced[T], _ int64) ([]byte, bool) {
+				return AppendVarint(vc.Append(dst, e.value), e.ts), true
+			},
+			func(v []byte, _ int64) (reduced[T], bool, error) {
+				e, err := decodeReduced(vc, v)
+				return e, true, err
+			}, nil)
+	}
 	return nil
 }
 
 // ProcessBatch implements Input.
 func (r *Reduce[K, T]) ProcessBatch(b *Batch[T]) (err error) {
 	defer recoverInto(r.Ctx, &err)
+	if r.sc != nil {
+		return r.processStored(b)
+	}
 	r.buf.Values, r.buf.Times = r.buf.Values[:0], r.buf.Times[:0]
 	for i, v := range b.Values {
 		k := r.Key.Selector(v)
@@ -327,6 +382,42 @@ func (r *Reduce[K, T]) ProcessBatch(b *Batch[T]) (err error) {
 	return attribute(r.Ctx, err)
 }
 
+// processStored is ProcessBatch on the Pebble backend.
+func (r *Reduce[K, T]) processStored(b *Batch[T]) (err error) {
+	r.buf.Values, r.buf.Times = r.buf.Values[:0], r.buf.Times[:0]
+	for i, v := range b.Values {
+		k := r.Key.Selector(v)
+		ts := b.Times[i]
+		cur, ok := r.sc.get(k)
+		if r.storeErr != nil {
+			return attribute(r.Ctx, r.storeErr)
+		}
+		if !ok {
+			cur = reduced[T]{value: v, ts: ts}
+		} else {
+			nv, err := r.Fn(cur.value, v)
+			if err != nil {
+				return attribute(r.Ctx, err)
+			}
+			cur.value = nv
+			cur.ts = max(cur.ts, ts)
+		}
+		r.sc.put(k, cur)
+		if !r.Ctx.BatchMode {
+			r.buf.Append(cur.value, ts)
+		}
+	}
+	if r.storeErr != nil {
+		return attribute(r.Ctx, r.storeErr)
+	}
+	if len(r.buf.Values) == 0 {
+		return nil
+	}
+	err = r.Out.ProcessBatch(&r.buf)
+	clear(r.buf.Values)
+	return attribute(r.Ctx, err)
+}
+
 // ProcessWatermark implements Operator and Input.
 func (r *Reduce[K, T]) ProcessWatermark(wm int64) error { return r.Out.ProcessWatermark(wm) }
 
@@ -337,6 +428,9 @@ func (r *Reduce[K, T]) EndInput() (err error) {
 		return nil
 	}
 	defer recoverInto(r.Ctx, &err)
+	if r.sc != nil {
+		return attribute(r.Ctx, r.endStored())
+	}
 	const chunk = 1024
 	r.buf.Values, r.buf.Times = r.buf.Values[:0], r.buf.Times[:0]
 	for _, cur := range r.state {
@@ -353,4 +447,43 @@ func (r *Reduce[K, T]) EndInput() (err error) {
 	}
 	r.buf.Reset()
 	return attribute(r.Ctx, err)
+}
+
+// endStored is EndInput on the Pebble backend: it writes the cached
+// values back and emits the value of every key in the store, key group by
+// key group, in batches of bounded size.
+func (r *Reduce[K, T]) endStored() error {
+	if err := r.sc.flush(); err != nil {
+		return err
+	}
+	_, vc, err := r.stateCodecs()
+	if err != nil {
+		return err
+	}
+	const chunk = 1024
+	r.buf.Reset()
+	kgs := ownedKeyGroups(r.Ctx)
+	for kg := kgs.Start; kg < kgs.End; kg++ {
+		err := r.sc.store.Scan(kg, tagReduceValue, nil, func(key, value []byte) error {
+			e, err := decodeReduced(vc, value)
+			if err != nil {
+				return fmt.Errorf("stored entry %q of key group %d: %w", key, kg, err)
+			}
+			r.buf.Append(e.value, e.ts)
+			if len(r.buf.Values) < chunk {
+				return nil
+			}
+			err = r.Out.ProcessBatch(&r.buf)
+			r.buf.Reset()
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(r.buf.Values) > 0 {
+		err = r.Out.ProcessBatch(&r.buf)
+	}
+	r.buf.Reset()
+	return err
 }

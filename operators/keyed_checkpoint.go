@@ -3,6 +3,7 @@ package operators
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/stromhq/strom/codec"
@@ -79,12 +80,27 @@ func (r *Reduce[K, T]) stateCodecs() (*StateKeys[K], codec.Codec[T], error) {
 	return keys, vc, err
 }
 
+// decodeReduced decodes the value of a Reduce entry.
+func decodeReduced[T any](vc codec.Codec[T], value []byte) (reduced[T], error) {
+	vd := NewStateDecoder(value)
+	v := Decode(&vd, vc)
+	ts := vd.Varint()
+	return reduced[T]{value: v, ts: ts}, vd.End()
+}
+
 // SnapshotState implements Checkpointed. Each key's state is one entry in
 // the key's key group:
 //
 //	'v' key → value (ValueCodec), timestamp (varint)
+//
+// On the Pebble backend the entries are in the store: SnapshotState writes
+// back the values changed since the last checkpoint, and the runtime
+// checkpoints the store.
 func (r *Reduce[K, T]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(r.Ctx, &err)
+	if r.sc != nil {
+		return attribute(r.Ctx, r.sc.flush())
+	}
 	keys, vc, err := r.stateCodecs()
 	if err != nil {
 		return attribute(r.Ctx, err)
@@ -111,19 +127,28 @@ func (r *Reduce[K, T]) RestoreState(rd StateReader) (err error) {
 			return entryError(kg, UnknownTag(tag))
 		}
 		k := keys.Read(&kd, kg)
-		vd := NewStateDecoder(value)
-		v := Decode(&vd, vc)
-		ts := vd.Varint()
+		e, verr := decodeReduced(vc, value)
 		if err := kd.End(); err != nil {
 			return entryError(kg, err)
 		}
-		if err := vd.End(); err != nil {
-			return entryError(kg, err)
+		if verr != nil {
+			return entryError(kg, verr)
+		}
+		if r.sc != nil {
+			// The entry is valid: put it back as it is.
+			dup, err := r.sc.exists(k)
+			if err != nil {
+				return entryError(kg, err)
+			}
+			if dup {
+				return entryError(kg, CorruptState("key %v restored twice", k))
+			}
+			return r.sc.store.RestoreEntry(kg, key, value)
 		}
 		if _, dup := r.state[k]; dup {
 			return entryError(kg, CorruptState("key %v restored twice", k))
 		}
-		r.state[k] = &reduced[T]{value: v, ts: ts}
+		r.state[k] = &e
 		return nil
 	}))
 }
@@ -139,7 +164,7 @@ func (r *Reduce[K, T]) RestoreState(rd StateReader) (err error) {
 // A timer's rank is its place in registration order, which orders timers
 // of equal time; restoring registers the timers in rank order.
 func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
-	keys, err := c.keys.get(c.timers.task, kc)
+	keys, err := c.keysFor(kc)
 	if err != nil {
 		return err
 	}
@@ -155,6 +180,23 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 		}
 	}
 	return c.states.snapshot(keys, w)
+}
+
+// keysFor returns the StateKeys of the operator, whose KeyCodec is kc. On
+// the Pebble backend the keyed states resolved them in Open, from the
+// codec setKeyCodec gave, or the key type's default codec when the
+// operator did not call it: then kc must be a codec of the default
+// codec's type.
+func (c *keyedCore[K, OUT]) keysFor(kc StateCodec[K]) (*StateKeys[K], error) {
+	keys, err := c.keys.get(c.timers.task, kc)
+	if err != nil || c.states == nil || c.states.store == nil || c.keyCodecSet || kc.Codec == nil {
+		return keys, err
+	}
+	if reflect.TypeOf(kc.Codec) != reflect.TypeOf(keys.codec) {
+		return nil, fmt.Errorf("keyed state on the Pebble state backend: the operator's KeyCodec (%T) is not its key type's default codec (%T), "+
+			"and the operator did not give it to its keyed states before Open", kc.Codec, keys.codec)
+	}
+	return keys, nil
 }
 
 // rankedTimer is a timer read from a checkpoint with its rank.
@@ -191,7 +233,7 @@ func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
 		return now
 	}
 	err := r.Keyed(func(kg int, key, value []byte) error {
-		keys, err := c.keys.get(c.timers.task, kc)
+		keys, err := c.keysFor(kc)
 		if err != nil {
 			return err
 		}

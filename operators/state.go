@@ -143,6 +143,43 @@ type stateBase struct {
 	writes uint64
 }
 
+// kindByte returns the first byte of the state's entry values: its kind,
+// upper case when the state has a TTL.
+func (b *stateBase) kindByte() byte {
+	if b.ttl.on() {
+		return b.kind - ttlFlag
+	}
+	return b.kind
+}
+
+// readKind reads the kind byte of a stored entry value of the state and
+// tells whether the entry carries TTL stamps. An entry of another kind
+// fails with ErrStateMismatch.
+func (b *stateBase) readKind(d *StateDecoder) (stamped bool, err error) {
+	kind := d.Byte()
+	if err := d.Err(); err != nil {
+		return false, err
+	}
+	stamped = kind >= 'A' && kind <= 'Z'
+	if stamped {
+		kind += ttlFlag
+	}
+	if kind != b.kind {
+		return false, fmt.Errorf("%w: stored entry of kind %q, but the state is a %s", ErrStateMismatch, kind, kindName(b.kind))
+	}
+	return stamped, nil
+}
+
+// storeSweepDue reports whether a write to a state on the Pebble backend
+// is to run a step of the store's TTL cleanup.
+func (b *stateBase) storeSweepDue() bool {
+	b.writes++
+	return b.writes%storeSweepEvery == 0
+}
+
+// storeWhat names state b in the errors of its store.
+func (b *stateBase) storeWhat() string { return fmt.Sprintf("keyed state %q", b.name) }
+
 func (b *stateBase) base() *stateBase { return b }
 
 // errorf returns an error about the state.
@@ -170,6 +207,13 @@ type userState[K comparable] interface {
 	// the kind byte; stamped tells whether the entry carries TTL stamps,
 	// now is the processing time of the restore.
 	restore(k K, stamped bool, d *StateDecoder, now int64) error
+	// attach moves the state to store, on the Pebble backend, before
+	// any access: keys encode its record keys, and *fail is the
+	// operator's sticky error. It fails when a type of the state has no
+	// codec.
+	attach(store *StateStore, keys *StateKeys[K], fail *error) error
+	// flush writes what the state changed to its store (Pebble backend).
+	flush() error
 }
 
 // stateRegistry holds the keyed states of the function of one keyed
@@ -178,6 +222,13 @@ type stateRegistry[K comparable] struct {
 	task   *TaskContext
 	states []userState[K]
 	byName map[string]userState[K]
+	// store is where the states keep their entries on the Pebble
+	// backend (nil on the heap), keys how they encode record keys there,
+	// and fail the operator's sticky error, which the states set when
+	// the store fails (see storeCache).
+	store *StateStore
+	keys  *StateKeys[K]
+	fail  *error
 }
 
 func newStateRegistry[K comparable](task *TaskContext) *stateRegistry[K] {
@@ -269,6 +320,11 @@ func register[K comparable, S userState[K]](ctx *TaskContext, name string, kind 
 	if err := cfg.unusedCodecs(); err != nil {
 		return zero, fmt.Errorf("%s %q: %w", typ, name, err)
 	}
+	if reg.store != nil {
+		if err := s.attach(reg.store, reg.keys, reg.fail); err != nil {
+			return zero, fmt.Errorf("%s %q on the Pebble state backend: %w", typ, name, err)
+		}
+	}
 	reg.byName[name] = s
 	reg.states = append(reg.states, s)
 	return s, nil
@@ -292,6 +348,10 @@ type discardedState[K comparable] struct{ stateBase }
 func (*discardedState[K]) snapshot(*stateSnapshot[K]) error { return nil }
 
 func (*discardedState[K]) restore(K, bool, *StateDecoder, int64) error { return nil }
+
+func (*discardedState[K]) attach(*StateStore, *StateKeys[K], *error) error { return nil }
+
+func (*discardedState[K]) flush() error { return nil }
 
 // DiscardState declares that the function no longer uses the keyed state
 // name, with key type K: a restore drops the entries a checkpoint holds of
@@ -321,11 +381,7 @@ func (s *stateSnapshot[K]) put(b *stateBase, k K) {
 
 // startValue starts s.val with the kind byte of b.
 func (s *stateSnapshot[K]) startValue(b *stateBase) {
-	kind := b.kind
-	if b.ttl.on() {
-		kind -= ttlFlag
-	}
-	s.val = append(s.val[:0], kind)
+	s.val = append(s.val[:0], b.kindByte())
 }
 
 // snapshot writes the entries of every state:
@@ -339,8 +395,20 @@ func (s *stateSnapshot[K]) startValue(b *stateBase) {
 // processing time of its last TTL update (varint milliseconds), before
 // the value for single values and after each element for lists and maps.
 // Expired entries are dropped, not written.
+//
+// On the Pebble backend the entries are in the store: snapshot writes
+// back what the states changed since the last checkpoint, and the runtime
+// checkpoints the store.
 func (r *stateRegistry[K]) snapshot(keys *StateKeys[K], w StateWriter) error {
 	if r == nil || len(r.states) == 0 {
+		return nil
+	}
+	if r.store != nil {
+		for _, st := range r.states {
+			if err := st.flush(); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
 	s := &stateSnapshot[K]{keys: keys, w: w, now: nowMillis(r.task)}

@@ -17,9 +17,14 @@ type listEntry[T any] struct {
 // key. Create it in the function's Open with NewListState; Add, AddAll,
 // Get, Update and Clear apply to the current key of the context they get.
 // With a TTL, each element expires on its own.
+//
+// On the Pebble backend the lists are in the operator's StateStore, one
+// entry per key as in checkpoints, behind a write-back cache (sc) of
+// decoded lists.
 type ListState[K comparable, T any] struct {
 	stateBase
 	m     map[K]*listEntry[T]
+	sc    *storeCache[K, *listEntry[T]]
 	codec StateCodec[T]
 	lc    lazyCodec[T]
 }
@@ -35,11 +40,13 @@ func NewListState[K comparable, T any](ctx *TaskContext, name string, opts ...St
 
 // Add appends v to the list of the current key of ctx.
 func (s *ListState[K, T]) Add(ctx KeyScope[K], v T) {
-	e, now := s.entry(ctx.Key())
+	k := ctx.Key()
+	e, now := s.entry(k)
 	e.vals = append(e.vals, v)
 	if s.ttl.on() {
 		e.stamps = append(e.stamps, now)
 	}
+	s.changed(k, e)
 }
 
 // AddAll appends vs to the list of the current key of ctx.
@@ -47,19 +54,31 @@ func (s *ListState[K, T]) AddAll(ctx KeyScope[K], vs []T) {
 	if len(vs) == 0 {
 		return
 	}
-	e, now := s.entry(ctx.Key())
+	k := ctx.Key()
+	e, now := s.entry(k)
 	e.vals = append(e.vals, vs...)
 	if s.ttl.on() {
 		for range vs {
 			e.stamps = append(e.stamps, now)
 		}
 	}
+	s.changed(k, e)
 }
 
 // entry returns the list of k to append to, creating it, and the time of
-// the write.
+// the write. The caller calls changed once it has written to it.
 func (s *ListState[K, T]) entry(k K) (*listEntry[T], int64) {
 	now := s.clock()
+	if s.sc != nil {
+		if s.ttl.on() && s.storeSweepDue() {
+			s.sc.sweep()
+		}
+		e, _ := s.sc.get(k)
+		if e == nil {
+			e = &listEntry[T]{}
+		}
+		return e, now
+	}
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
@@ -71,11 +90,37 @@ func (s *ListState[K, T]) entry(k K) (*listEntry[T], int64) {
 	return e, now
 }
 
+// list returns the list of k, nil if it has none.
+func (s *ListState[K, T]) list(k K) *listEntry[T] {
+	if s.sc != nil {
+		e, _ := s.sc.get(k)
+		return e
+	}
+	return s.m[k]
+}
+
+// changed records that e, the list of k, was modified (on the heap the
+// map holds e itself).
+func (s *ListState[K, T]) changed(k K, e *listEntry[T]) {
+	if s.sc != nil {
+		s.sc.put(k, e)
+	}
+}
+
+// drop removes the list of k.
+func (s *ListState[K, T]) drop(k K) {
+	if s.sc != nil {
+		s.sc.remove(k)
+		return
+	}
+	delete(s.m, k)
+}
+
 // Get returns the elements of the list of the current key of ctx, in the
 // order they were added, in a new slice; nil when the list is empty.
 func (s *ListState[K, T]) Get(ctx KeyScope[K]) []T {
 	k := ctx.Key()
-	e := s.m[k]
+	e := s.list(k)
 	if e == nil {
 		return nil
 	}
@@ -88,6 +133,7 @@ func (s *ListState[K, T]) Get(ctx KeyScope[K]) []T {
 			for i := range e.stamps {
 				e.stamps[i] = now
 			}
+			s.changed(k, e)
 		}
 	}
 	out := make([]T, len(e.vals))
@@ -100,7 +146,7 @@ func (s *ListState[K, T]) Get(ctx KeyScope[K]) []T {
 func (s *ListState[K, T]) Update(ctx KeyScope[K], vs []T) {
 	k := ctx.Key()
 	if len(vs) == 0 {
-		delete(s.m, k)
+		s.drop(k)
 		return
 	}
 	e, now := s.entry(k)
@@ -115,10 +161,11 @@ func (s *ListState[K, T]) Update(ctx KeyScope[K], vs []T) {
 			e.stamps = append(e.stamps, now)
 		}
 	}
+	s.changed(k, e)
 }
 
 // Clear removes the list of the current key of ctx.
-func (s *ListState[K, T]) Clear(ctx KeyScope[K]) { delete(s.m, ctx.Key()) }
+func (s *ListState[K, T]) Clear(ctx KeyScope[K]) { s.drop(ctx.Key()) }
 
 // purge removes the expired elements of e, the list of k, and k when none
 // is left; it reports whether any is.
@@ -130,13 +177,14 @@ func (s *ListState[K, T]) purge(k K, e *listEntry[T], now int64) bool {
 			n++
 		}
 	}
+	if n == 0 {
+		s.drop(k)
+		return false
+	}
 	if n < len(e.vals) {
 		clear(e.vals[n:])
 		e.vals, e.stamps = e.vals[:n], e.stamps[:n]
-	}
-	if n == 0 {
-		delete(s.m, k)
-		return false
+		s.changed(k, e)
 	}
 	return true
 }
@@ -168,38 +216,57 @@ func (s *ListState[K, T]) snapshot(ss *stateSnapshot[K]) error {
 		if s.ttl.on() && !s.purge(k, e, ss.now) {
 			continue
 		}
-		if len(e.vals) == 0 {
-			continue
+		var live bool
+		if ss.val, live = s.appendList(ss.val[:0], c, e, ss.now); live {
+			ss.put(&s.stateBase, k)
 		}
-		ss.startValue(&s.stateBase)
-		ss.val = AppendUvarint(ss.val, uint64(len(e.vals)))
-		for i, v := range e.vals {
-			ss.val = c.Append(ss.val, v)
-			if s.ttl.on() {
-				ss.val = AppendVarint(ss.val, e.stamps[i])
-			}
-		}
-		ss.put(&s.stateBase, k)
 	}
 	return nil
 }
 
-// restore implements userState.
-func (s *ListState[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64) error {
-	c, err := s.lc.get(s.codec)
-	if err != nil {
-		return err
+// appendList appends the entry value of e (see snapshot), leaving out the
+// elements expired at now, and reports whether any element is live.
+func (s *ListState[K, T]) appendList(dst []byte, c codec.Codec[T], e *listEntry[T], now int64) ([]byte, bool) {
+	n := len(e.vals)
+	if s.ttl.on() {
+		n = 0
+		for _, st := range e.stamps {
+			if !s.ttl.expired(st, now) {
+				n++
+			}
+		}
 	}
+	if n == 0 {
+		return dst, false
+	}
+	dst = append(dst, s.kindByte())
+	dst = AppendUvarint(dst, uint64(n))
+	for i, v := range e.vals {
+		if s.ttl.on() {
+			if s.ttl.expired(e.stamps[i], now) {
+				continue
+			}
+			dst = AppendVarint(c.Append(dst, v), e.stamps[i])
+			continue
+		}
+		dst = c.Append(dst, v)
+	}
+	return dst, true
+}
+
+// decodeList reads the value of an entry after its kind byte, leaving
+// out the elements expired at now.
+func (s *ListState[K, T]) decodeList(d *StateDecoder, c codec.Codec[T], stamped bool, now int64) *listEntry[T] {
 	n := elementCount(d, c, stamped)
 	if d.Err() == nil && n == 0 {
-		return CorruptState("empty list")
+		d.fail(CorruptState("empty list"))
 	}
 	e := &listEntry[T]{vals: make([]T, 0, n)}
 	for range n {
 		v := Decode(d, c)
 		stamp := s.ttl.stamp(d, stamped, now)
 		if d.Err() != nil {
-			return d.Err()
+			return e
 		}
 		if s.ttl.expired(stamp, now) {
 			continue
@@ -208,6 +275,50 @@ func (s *ListState[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64)
 		if s.ttl.on() {
 			e.stamps = append(e.stamps, stamp)
 		}
+	}
+	return e
+}
+
+// attach implements userState.
+func (s *ListState[K, T]) attach(store *StateStore, keys *StateKeys[K], fail *error) error {
+	c, err := s.lc.get(s.codec)
+	if err != nil {
+		return err
+	}
+	s.sc = newStoreCache(store, keys, s.prefix[0], s.prefix[1:], s.storeWhat(), fail,
+		func(dst []byte, e *listEntry[T], now int64) ([]byte, bool) { return s.appendList(dst, c, e, now) },
+		func(v []byte, now int64) (*listEntry[T], bool, error) {
+			d := NewStateDecoder(v)
+			stamped, err := s.readKind(&d)
+			if err != nil {
+				return nil, false, err
+			}
+			e := s.decodeList(&d, c, stamped, now)
+			return e, len(e.vals) > 0, d.End()
+		}, s.clock)
+	return nil
+}
+
+// flush implements userState.
+func (s *ListState[K, T]) flush() error {
+	if s.sc == nil {
+		return nil
+	}
+	return s.sc.flush()
+}
+
+// restore implements userState.
+func (s *ListState[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64) error {
+	c, err := s.lc.get(s.codec)
+	if err != nil {
+		return err
+	}
+	e := s.decodeList(d, c, stamped, now)
+	if d.Err() != nil {
+		return d.Err()
+	}
+	if s.sc != nil {
+		return s.sc.restored(k, e, len(e.vals) > 0)
 	}
 	if _, dup := s.m[k]; dup {
 		return CorruptState("key %v restored twice", k)

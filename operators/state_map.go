@@ -5,15 +5,22 @@ import (
 	"cmp"
 	"reflect"
 	"slices"
+
+	"github.com/stromhq/strom/codec"
 )
 
 // MapState is a keyed state that holds a map from user keys of type UK to
 // values of type UV per key. Create it in the function's Open with
 // NewMapState; its methods apply to the current key of the context they
 // get. With a TTL, each user key expires on its own.
+//
+// On the Pebble backend the maps are in the operator's StateStore, one
+// entry per key as in checkpoints, behind a write-back cache (sc) of
+// decoded maps.
 type MapState[K comparable, UK comparable, UV any] struct {
 	stateBase
 	m    map[K]map[UK]cell[UV]
+	sc   *storeCache[K, map[UK]cell[UV]]
 	kc   StateCodec[UK]
 	klc  lazyCodec[UK]
 	vc   StateCodec[UV]
@@ -40,7 +47,7 @@ func NewMapState[K comparable, UK comparable, UV any](ctx *TaskContext, name str
 // live returns the entry of uk in the map of k if it is live at now,
 // removing it when it expired.
 func (s *MapState[K, UK, UV]) live(k K, uk UK, now int64) (map[UK]cell[UV], cell[UV], bool) {
-	inner := s.m[k]
+	inner := s.inner(k)
 	c, ok := inner[uk]
 	if !ok || !s.ttl.expired(c.stamp, now) {
 		return inner, c, ok
@@ -53,18 +60,48 @@ func (s *MapState[K, UK, UV]) live(k K, uk UK, now int64) (map[UK]cell[UV], cell
 func (s *MapState[K, UK, UV]) remove(k K, inner map[UK]cell[UV], uk UK) {
 	delete(inner, uk)
 	if len(inner) == 0 {
-		delete(s.m, k)
+		s.drop(k)
+	} else {
+		s.changed(k, inner)
 	}
+}
+
+// inner returns the map of k, nil if it has none.
+func (s *MapState[K, UK, UV]) inner(k K) map[UK]cell[UV] {
+	if s.sc != nil {
+		inner, _ := s.sc.get(k)
+		return inner
+	}
+	return s.m[k]
+}
+
+// changed records that inner, the map of k, was modified (on the heap the
+// map of maps holds inner itself).
+func (s *MapState[K, UK, UV]) changed(k K, inner map[UK]cell[UV]) {
+	if s.sc != nil {
+		s.sc.put(k, inner)
+	}
+}
+
+// drop removes the map of k.
+func (s *MapState[K, UK, UV]) drop(k K) {
+	if s.sc != nil {
+		s.sc.remove(k)
+		return
+	}
+	delete(s.m, k)
 }
 
 // Get returns the value of user key uk in the map of the current key of
 // ctx, and whether it has one.
 func (s *MapState[K, UK, UV]) Get(ctx KeyScope[K], uk UK) (UV, bool) {
 	now := s.clock()
-	inner, c, ok := s.live(ctx.Key(), uk, now)
+	k := ctx.Key()
+	inner, c, ok := s.live(k, uk, now)
 	if ok && s.ttl.onRead {
 		c.stamp = now
 		inner[uk] = c
+		s.changed(k, inner)
 	}
 	return c.v, ok
 }
@@ -79,10 +116,22 @@ func (s *MapState[K, UK, UV]) Contains(ctx KeyScope[K], uk UK) bool {
 // Put sets the value of user key uk in the map of the current key of ctx.
 func (s *MapState[K, UK, UV]) Put(ctx KeyScope[K], uk UK, uv UV) {
 	now := s.clock()
+	k := ctx.Key()
+	if s.sc != nil {
+		if s.ttl.on() && s.storeSweepDue() {
+			s.sc.sweep()
+		}
+		inner, _ := s.sc.get(k)
+		if inner == nil {
+			inner = make(map[UK]cell[UV])
+		}
+		inner[uk] = cell[UV]{v: uv, stamp: now}
+		s.sc.put(k, inner)
+		return
+	}
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
-	k := ctx.Key()
 	inner := s.m[k]
 	if inner == nil {
 		inner = make(map[UK]cell[UV])
@@ -94,8 +143,10 @@ func (s *MapState[K, UK, UV]) Put(ctx KeyScope[K], uk UK, uv UV) {
 // Remove removes user key uk from the map of the current key of ctx.
 func (s *MapState[K, UK, UV]) Remove(ctx KeyScope[K], uk UK) {
 	k := ctx.Key()
-	if inner, ok := s.m[k]; ok {
-		s.remove(k, inner, uk)
+	if inner := s.inner(k); inner != nil {
+		if _, ok := inner[uk]; ok {
+			s.remove(k, inner, uk)
+		}
 	}
 }
 
@@ -103,7 +154,7 @@ func (s *MapState[K, UK, UV]) Remove(ctx KeyScope[K], uk UK) {
 // ctx.
 func (s *MapState[K, UK, UV]) Len(ctx KeyScope[K]) int {
 	k := ctx.Key()
-	inner := s.m[k]
+	inner := s.inner(k)
 	if s.ttl.on() && inner != nil {
 		s.purge(k, inner, s.now())
 	}
@@ -111,7 +162,7 @@ func (s *MapState[K, UK, UV]) Len(ctx KeyScope[K]) int {
 }
 
 // Clear removes the map of the current key of ctx.
-func (s *MapState[K, UK, UV]) Clear(ctx KeyScope[K]) { delete(s.m, ctx.Key()) }
+func (s *MapState[K, UK, UV]) Clear(ctx KeyScope[K]) { s.drop(ctx.Key()) }
 
 // Range calls fn for each entry of the map of the current key of ctx until
 // fn returns false, in a deterministic order that does not depend on the
@@ -124,7 +175,7 @@ func (s *MapState[K, UK, UV]) Clear(ctx KeyScope[K]) { delete(s.m, ctx.Key()) }
 // keys of a type without a natural order have no codec either.
 func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool) error {
 	k := ctx.Key()
-	inner := s.m[k]
+	inner := s.inner(k)
 	if len(inner) == 0 {
 		return nil
 	}
@@ -138,6 +189,7 @@ func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool)
 				c.stamp = now
 				inner[uk] = c
 			}
+			s.changed(k, inner)
 		}
 	}
 	es := make([]rangeEntry[UK, UV], 0, len(inner))
@@ -158,14 +210,18 @@ func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool)
 // purge removes the expired entries of inner, the map of k, and k when
 // none is left; it reports whether any is.
 func (s *MapState[K, UK, UV]) purge(k K, inner map[UK]cell[UV], now int64) bool {
+	n := len(inner)
 	for uk, c := range inner {
 		if s.ttl.expired(c.stamp, now) {
 			delete(inner, uk)
 		}
 	}
 	if len(inner) == 0 {
-		delete(s.m, k)
+		s.drop(k)
 		return false
+	}
+	if len(inner) < n {
+		s.changed(k, inner)
 	}
 	return true
 }
@@ -295,37 +351,133 @@ func (s *MapState[K, UK, UV]) snapshot(ss *stateSnapshot[K]) error {
 		return err
 	}
 	for k, inner := range s.m {
-		s.buf, s.spans = s.buf[:0], s.spans[:0]
-		for uk, c := range inner {
-			if s.ttl.expired(c.stamp, ss.now) {
-				delete(inner, uk)
-				continue
-			}
-			start := len(s.buf)
-			s.buf = kc.Append(s.buf, uk)
-			mid := len(s.buf)
-			s.buf = vc.Append(s.buf, c.v)
-			if s.ttl.on() {
-				s.buf = AppendVarint(s.buf, c.stamp)
-			}
-			s.spans = append(s.spans, mapSpan{start, mid, len(s.buf)})
-		}
-		if len(s.spans) == 0 {
-			delete(s.m, k)
+		if s.ttl.on() && !s.purge(k, inner, ss.now) {
 			continue
 		}
-		buf := s.buf
-		slices.SortFunc(s.spans, func(a, b mapSpan) int {
-			return bytes.Compare(buf[a.start:a.mid], buf[b.start:b.mid])
-		})
-		ss.startValue(&s.stateBase)
-		ss.val = AppendUvarint(ss.val, uint64(len(s.spans)))
-		for _, sp := range s.spans {
-			ss.val = append(ss.val, buf[sp.start:sp.end]...)
+		var live bool
+		if ss.val, live = s.appendMap(ss.val[:0], kc, vc, inner, ss.now); !live {
+			delete(s.m, k)
+			continue
 		}
 		ss.put(&s.stateBase, k)
 	}
 	return nil
+}
+
+// appendMap appends the entry value of inner (see snapshot), leaving out
+// the entries expired at now, and reports whether any entry is live.
+func (s *MapState[K, UK, UV]) appendMap(dst []byte, kc codec.Codec[UK], vc codec.Codec[UV], inner map[UK]cell[UV], now int64) ([]byte, bool) {
+	s.buf, s.spans = s.buf[:0], s.spans[:0]
+	for uk, c := range inner {
+		if s.ttl.expired(c.stamp, now) {
+			continue
+		}
+		start := len(s.buf)
+		s.buf = kc.Append(s.buf, uk)
+		mid := len(s.buf)
+		s.buf = vc.Append(s.buf, c.v)
+		if s.ttl.on() {
+			s.buf = AppendVarint(s.buf, c.stamp)
+		}
+		s.spans = append(s.spans, mapSpan{start, mid, len(s.buf)})
+	}
+	if len(s.spans) == 0 {
+		return dst, false
+	}
+	buf := s.buf
+	slices.SortFunc(s.spans, func(a, b mapSpan) int {
+		return bytes.Compare(buf[a.start:a.mid], buf[b.start:b.mid])
+	})
+	dst = append(dst, s.kindByte())
+	dst = AppendUvarint(dst, uint64(len(s.spans)))
+	for _, sp := range s.spans {
+		dst = append(dst, buf[sp.start:sp.end]...)
+	}
+	return dst, true
+}
+
+// codecs returns the codecs of the user keys and values.
+func (s *MapState[K, UK, UV]) codecs() (codec.Codec[UK], codec.Codec[UV], error) {
+	kc, err := s.klc.get(s.kc)
+	if err != nil {
+		return nil, nil, err
+	}
+	vc, err := s.vlc.get(s.vc)
+	return kc, vc, err
+}
+
+// decodeMap reads the value of an entry after its kind byte, leaving out
+// the entries expired at now. User keys must come in strictly increasing
+// order of their encodings, as snapshot writes them.
+func (s *MapState[K, UK, UV]) decodeMap(d *StateDecoder, kc codec.Codec[UK], vc codec.Codec[UV], stamped bool, now int64) map[UK]cell[UV] {
+	n := d.Uvarint()
+	switch {
+	case d.err != nil:
+		return nil
+	case n == 0:
+		d.fail(CorruptState("empty map"))
+		return nil
+	case n > 1 && n > uint64(len(d.b)):
+		d.fail(CorruptState("count %d exceeds the %d bytes left", n, len(d.b)))
+		return nil
+	}
+	inner := make(map[UK]cell[UV], n)
+	var prev []byte
+	for i := range n {
+		before := d.b
+		uk := Decode(d, kc)
+		if d.err != nil {
+			return nil
+		}
+		ukb := before[:len(before)-len(d.b)]
+		if i > 0 && bytes.Compare(prev, ukb) >= 0 {
+			d.fail(CorruptState("user key %v out of order", uk))
+			return nil
+		}
+		prev = ukb
+		uv := Decode(d, vc)
+		stamp := s.ttl.stamp(d, stamped, now)
+		if d.err != nil {
+			return nil
+		}
+		if !s.ttl.on() {
+			stamp = 0
+		} else if s.ttl.expired(stamp, now) {
+			continue
+		}
+		inner[uk] = cell[UV]{v: uv, stamp: stamp}
+	}
+	return inner
+}
+
+// attach implements userState.
+func (s *MapState[K, UK, UV]) attach(store *StateStore, keys *StateKeys[K], fail *error) error {
+	kc, vc, err := s.codecs()
+	if err != nil {
+		return err
+	}
+	s.sc = newStoreCache(store, keys, s.prefix[0], s.prefix[1:], s.storeWhat(), fail,
+		func(dst []byte, inner map[UK]cell[UV], now int64) ([]byte, bool) {
+			return s.appendMap(dst, kc, vc, inner, now)
+		},
+		func(v []byte, now int64) (map[UK]cell[UV], bool, error) {
+			d := NewStateDecoder(v)
+			stamped, err := s.readKind(&d)
+			if err != nil {
+				return nil, false, err
+			}
+			inner := s.decodeMap(&d, kc, vc, stamped, now)
+			return inner, len(inner) > 0, d.End()
+		}, s.clock)
+	return nil
+}
+
+// flush implements userState.
+func (s *MapState[K, UK, UV]) flush() error {
+	if s.sc == nil {
+		return nil
+	}
+	return s.sc.flush()
 }
 
 // restore implements userState. User keys must come in strictly
@@ -339,39 +491,12 @@ func (s *MapState[K, UK, UV]) restore(k K, stamped bool, d *StateDecoder, now in
 	if err != nil {
 		return err
 	}
-	n := d.Uvarint()
-	switch {
-	case d.err != nil:
+	inner := s.decodeMap(d, kc, vc, stamped, now)
+	if d.err != nil {
 		return d.err
-	case n == 0:
-		return CorruptState("empty map")
-	case n > 1 && n > uint64(len(d.b)):
-		return CorruptState("count %d exceeds the %d bytes left", n, len(d.b))
 	}
-	inner := make(map[UK]cell[UV], n)
-	var prev []byte
-	for i := range n {
-		before := d.b
-		uk := Decode(d, kc)
-		if d.err != nil {
-			return d.err
-		}
-		ukb := before[:len(before)-len(d.b)]
-		if i > 0 && bytes.Compare(prev, ukb) >= 0 {
-			return CorruptState("user key %v out of order", uk)
-		}
-		prev = ukb
-		uv := Decode(d, vc)
-		stamp := s.ttl.stamp(d, stamped, now)
-		if d.err != nil {
-			return d.err
-		}
-		if !s.ttl.on() {
-			stamp = 0
-		} else if s.ttl.expired(stamp, now) {
-			continue
-		}
-		inner[uk] = cell[UV]{v: uv, stamp: stamp}
+	if s.sc != nil {
+		return s.sc.restored(k, inner, len(inner) > 0)
 	}
 	if _, dup := s.m[k]; dup {
 		return CorruptState("key %v restored twice", k)

@@ -3,6 +3,8 @@ package operators
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/stromhq/strom/codec"
 )
 
 // This file holds the keyed states of one value per key: ValueState,
@@ -15,10 +17,13 @@ type cell[T any] struct {
 	stamp int64
 }
 
-// valueStore holds one value per key in a Go map.
+// valueStore holds one value per key: in a Go map on the heap backend, in
+// the operator's StateStore behind a write-back cache (sc) on the Pebble
+// backend.
 type valueStore[K comparable, T any] struct {
 	stateBase
 	m     map[K]cell[T]
+	sc    *storeCache[K, cell[T]]
 	codec StateCodec[T]
 	lc    lazyCodec[T]
 }
@@ -39,6 +44,9 @@ func (s *stateBase) clock() int64 {
 // lookup returns the live value of k at now, removing it when it expired
 // and renewing its TTL when renew is set and the TTL is renewed on reads.
 func (s *valueStore[K, T]) lookup(k K, now int64, renew bool) (T, bool) {
+	if s.sc != nil {
+		return s.lookupStored(k, now, renew)
+	}
 	c, ok := s.m[k]
 	if !ok || !s.ttl.on() {
 		return c.v, ok
@@ -55,8 +63,33 @@ func (s *valueStore[K, T]) lookup(k K, now int64, renew bool) (T, bool) {
 	return c.v, true
 }
 
+// lookupStored is lookup on the Pebble backend.
+func (s *valueStore[K, T]) lookupStored(k K, now int64, renew bool) (T, bool) {
+	c, ok := s.sc.get(k)
+	if !ok || !s.ttl.on() {
+		return c.v, ok
+	}
+	if s.ttl.expired(c.stamp, now) {
+		s.sc.remove(k)
+		var zero T
+		return zero, false
+	}
+	if renew && s.ttl.onRead {
+		c.stamp = now
+		s.sc.put(k, c)
+	}
+	return c.v, true
+}
+
 // store sets the value of k, written at now.
 func (s *valueStore[K, T]) store(k K, v T, now int64) {
+	if s.sc != nil {
+		if s.ttl.on() && s.storeSweepDue() {
+			s.sc.sweep()
+		}
+		s.sc.put(k, cell[T]{v: v, stamp: now})
+		return
+	}
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
@@ -79,7 +112,65 @@ func (s *valueStore[K, T]) sweep(now int64) {
 }
 
 // clear removes the value of k.
-func (s *valueStore[K, T]) clear(k K) { delete(s.m, k) }
+func (s *valueStore[K, T]) clear(k K) {
+	if s.sc != nil {
+		s.sc.remove(k)
+		return
+	}
+	delete(s.m, k)
+}
+
+// appendCell appends the entry value of c (see snapshot) and reports
+// whether c is live at now.
+func (s *valueStore[K, T]) appendCell(dst []byte, vc codec.Codec[T], c cell[T], now int64) ([]byte, bool) {
+	if s.ttl.expired(c.stamp, now) {
+		return dst, false
+	}
+	dst = append(dst, s.kindByte())
+	if s.ttl.on() {
+		dst = AppendVarint(dst, c.stamp)
+	}
+	return vc.Append(dst, c.v), true
+}
+
+// decodeCell reads the value of an entry after its kind byte, and
+// reports whether it is live at now.
+func (s *valueStore[K, T]) decodeCell(d *StateDecoder, vc codec.Codec[T], stamped bool, now int64) (cell[T], bool) {
+	stamp := s.ttl.stamp(d, stamped, now)
+	v := Decode(d, vc)
+	if !s.ttl.on() {
+		return cell[T]{v: v}, true
+	}
+	return cell[T]{v: v, stamp: stamp}, !s.ttl.expired(stamp, now)
+}
+
+// attach implements userState.
+func (s *valueStore[K, T]) attach(store *StateStore, keys *StateKeys[K], fail *error) error {
+	vc, err := s.lc.get(s.codec)
+	if err != nil {
+		return err
+	}
+	s.sc = newStoreCache(store, keys, s.prefix[0], s.prefix[1:], s.storeWhat(), fail,
+		func(dst []byte, c cell[T], now int64) ([]byte, bool) { return s.appendCell(dst, vc, c, now) },
+		func(v []byte, now int64) (cell[T], bool, error) {
+			d := NewStateDecoder(v)
+			stamped, err := s.readKind(&d)
+			if err != nil {
+				return cell[T]{}, false, err
+			}
+			c, live := s.decodeCell(&d, vc, stamped, now)
+			return c, live, d.End()
+		}, s.clock)
+	return nil
+}
+
+// flush implements userState.
+func (s *valueStore[K, T]) flush() error {
+	if s.sc == nil {
+		return nil
+	}
+	return s.sc.flush()
+}
 
 // snapshot implements userState: each key's value is one entry,
 //
@@ -90,15 +181,11 @@ func (s *valueStore[K, T]) snapshot(ss *stateSnapshot[K]) error {
 		return err
 	}
 	for k, e := range s.m {
-		if s.ttl.expired(e.stamp, ss.now) {
+		var live bool
+		if ss.val, live = s.appendCell(ss.val[:0], c, e, ss.now); !live {
 			delete(s.m, k)
 			continue
 		}
-		ss.startValue(&s.stateBase)
-		if s.ttl.on() {
-			ss.val = AppendVarint(ss.val, e.stamp)
-		}
-		ss.val = c.Append(ss.val, e.v)
 		ss.put(&s.stateBase, k)
 	}
 	return nil
@@ -110,20 +197,19 @@ func (s *valueStore[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64
 	if err != nil {
 		return err
 	}
-	stamp := s.ttl.stamp(d, stamped, now)
-	v := Decode(d, c)
+	e, live := s.decodeCell(d, c, stamped, now)
 	if err := d.Err(); err != nil {
 		return err
+	}
+	if s.sc != nil {
+		return s.sc.restored(k, e, live)
 	}
 	if _, dup := s.m[k]; dup {
 		return CorruptState("key %v restored twice", k)
 	}
-	if !s.ttl.on() {
-		stamp = 0
-	} else if s.ttl.expired(stamp, now) {
-		return nil
+	if live {
+		s.m[k] = e
 	}
-	s.m[k] = cell[T]{v: v, stamp: stamp}
 	return nil
 }
 

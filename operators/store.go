@@ -35,6 +35,9 @@ type StateStore struct {
 	db  *pebblestate.DB
 	uid string
 	b   *pebblestate.Batch
+	// cacheEntries bounds the write-back cache of each keyed state (see
+	// SetCacheEntries); 0 selects DefaultCacheEntries.
+	cacheEntries int
 }
 
 // storeBatchKeys bounds the keys a StateStore's batch holds before it
@@ -128,3 +131,23 @@ func (s *StateStore) RestoreEntry(kg int, entryKey, value []byte) error {
 // Close discards uncommitted writes and releases the batch; the runtime
 // closes the instance itself.
 func (s *StateStore) Close() error { return s.b.Close() }
+
+// DefaultCacheEntries is the default bound of the write-back cache that
+// each keyed state of an operator keeps in front of its StateStore: the
+// decoded values of that many record keys at most.
+const DefaultCacheEntries = 64 << 10
+
+// SetCacheEntries bounds the write-back cache of each keyed state of the
+// operator to n record keys (at least 1); n <= 0 selects
+// DefaultCacheEntries. States read the bound when they are created, so the
+// runtime calls it before Open.
+func (s *StateStore) SetCacheEntries(n int) { s.cacheEntries = n }
+
+// CacheEntries returns the bound of the write-back cache of each keyed
+// state (see SetCacheEntries).
+func (s *StateStore) CacheEntries() int {
+	if s.cacheEntries <= 0 {
+		return DefaultCacheEntries
+	}
+	return s.cacheEntries
+}
