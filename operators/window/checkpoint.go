@@ -109,6 +109,14 @@ func (o *Operator[K, IN, ACC, OUT]) SnapshotState(_ int64, w operators.StateWrit
 	if err != nil {
 		return o.wrap(err)
 	}
+	if o.st != nil {
+		// The contents are in the store, which the runtime checkpoints
+		// itself: write back the cache, then the rest as below (the
+		// keys hold no windows or panes in memory).
+		if err := o.flushStore(); err != nil {
+			return o.wrap(fmt.Errorf("window: %w", err))
+		}
+	}
 	var key, val []byte
 	for rank, k := range keysInArrivalOrder(o.keys, func(ks *keyState[IN, ACC]) uint64 { return ks.seq }) {
 		ks := o.keys[k]
@@ -299,6 +307,11 @@ func (o *Operator[K, IN, ACC, OUT]) RestoreState(r operators.StateReader) (err e
 	if err := o.buildRestored(rs); err != nil {
 		return o.wrap(fmt.Errorf("window: %w", err))
 	}
+	if o.st != nil {
+		if err := o.indexStore(); err != nil {
+			return o.wrap(fmt.Errorf("window: restore from the store: %w", err))
+		}
+	}
 	times, ok, err := operators.RestoreEventTime(r, 1)
 	if err != nil {
 		return o.wrap(fmt.Errorf("window: %w", err))
@@ -346,6 +359,10 @@ func (o *Operator[K, IN, ACC, OUT]) restoreEntry(rs *restoring[K, IN, ACC], c *s
 		if err := kd.End(); err != nil {
 			return err
 		}
+		if o.st != nil {
+			rs.key(k)
+			return o.restoreToStore(kg, tag, key, value)
+		}
 		ks := rs.keyState(k)
 		if _, exists := ks.find(w); exists {
 			return operators.CorruptState("window %v of key %v restored twice", w, k)
@@ -379,6 +396,13 @@ func (o *Operator[K, IN, ACC, OUT]) restoreEntry(rs *restoring[K, IN, ACC], c *s
 		rs.paneKey(k).next = vd.Varint()
 	case tagPane:
 		start := kd.Time()
+		if o.st != nil {
+			if err := kd.End(); err != nil {
+				return err
+			}
+			rs.key(k)
+			return o.restoreToStore(kg, tag, key, value)
+		}
 		acc := operators.Decode(&vd, c.acc)
 		pk := rs.paneKey(k)
 		i := pk.search(start)

@@ -43,6 +43,12 @@ type Config[K comparable, IN any] struct {
 	// codec is the operator's (WithAccumulatorCodec).
 	KeyCodec   operators.StateCodec[K]
 	ValueCodec operators.StateCodec[IN]
+	// StateCacheSize bounds the windows (or panes) whose contents the
+	// operator caches, decoded, when it keeps its state in the Pebble
+	// store (operators.TaskContext.Store); windows that keep records count
+	// each record too. Zero means DefaultStateCacheSize. It does not
+	// matter with the heap backend.
+	StateCacheSize int
 }
 
 // Validate checks the configuration.

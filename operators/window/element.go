@@ -55,7 +55,7 @@ func (o *Operator[K, IN, ACC, OUT]) addAligned(k K, v IN, ts int64) (skipped boo
 			continue
 		}
 		skipped = false
-		st, created := ks.slot(w)
+		st, created := o.slot(ks, k, w)
 		o.addTo(st, v, ts)
 		if !created && o.eventTrigger && w.MaxTimestamp() > o.wm {
 			// The event-time trigger registered its timer when the

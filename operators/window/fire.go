@@ -49,6 +49,9 @@ func (o *Operator[K, IN, ACC, OUT]) advance(q *operators.TimerQueue[winKey[K]], 
 			if err := o.onTimer(d.key, d.w, t, eventTime); err != nil {
 				return err
 			}
+			if o.st != nil {
+				o.trim()
+			}
 		}
 		clear(o.due)
 	}

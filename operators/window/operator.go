@@ -51,6 +51,9 @@ type Operator[K comparable, IN, ACC, OUT any] struct {
 	procQ   *operators.TimerQueue[winKey[K]]
 	due     []dueTimer[K]
 	panes   *paneState[K, ACC]
+	// st holds window contents in the Pebble store when the task has
+	// one (store.go); nil with the heap backend.
+	st *winStore[K, IN, ACC]
 
 	tctx    triggerCtx[K, IN, ACC, OUT]
 	pctx    Context[K]
@@ -105,6 +108,18 @@ func (o *Operator[K, IN, ACC, OUT]) Open(ctx *operators.TaskContext) (err error)
 	if o.panesEligible() {
 		o.panes = newPaneState[K, ACC](o.assigner.(Sliding))
 	}
+	if ctx != nil && ctx.Store != nil {
+		// Contents in the store are encoded at every write: the codecs
+		// must exist from the start.
+		if _, err := o.stateCodecs(); err != nil {
+			return o.wrap(fmt.Errorf("window: state in the Pebble store: %w", err))
+		}
+		bound := o.cfg.StateCacheSize
+		if bound <= 0 {
+			bound = DefaultStateCacheSize
+		}
+		o.st = newWinStore[K, IN, ACC](ctx.Store, bound)
+	}
 	if op, ok := o.fn.user.(interface {
 		Open(*operators.TaskContext) error
 	}); ok {
@@ -148,6 +163,9 @@ func (o *Operator[K, IN, ACC, OUT]) ProcessBatch(b *operators.Batch[IN]) (err er
 	for i, v := range b.Values {
 		if err := o.processElement(v, b.Times[i]); err != nil {
 			return o.wrap(err)
+		}
+		if o.st != nil {
+			o.trim()
 		}
 	}
 	return o.wrap(o.flush())

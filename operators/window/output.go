@@ -91,6 +91,10 @@ func (o *Operator[K, IN, ACC, OUT]) wrap(err error) error {
 // `defer o.catch(&err)`.
 func (o *Operator[K, IN, ACC, OUT]) catch(errp *error) {
 	if r := recover(); r != nil {
+		if se, ok := r.(storeError); ok {
+			*errp = o.wrap(fmt.Errorf("window: %w", se.err))
+			return
+		}
 		*errp = o.wrap(fmt.Errorf("%w: %v\n%s", operators.ErrPanic, r, debug.Stack()))
 	}
 }

@@ -34,6 +34,9 @@ type paneState[K comparable, ACC any] struct {
 type paneKey[ACC any] struct {
 	seq   uint64
 	panes []pane[ACC]
+	// starts are the pane starts, ascending, when the accumulators are in
+	// the Pebble store (store.go); panes is then empty.
+	starts []int64
 	// next is the MaxTimestamp of the next window to fire, or MaxInt64.
 	next int64
 }
@@ -94,14 +97,18 @@ func (o *Operator[K, IN, ACC, OUT]) paneAdd(k K, v IN, ts int64) error {
 		p.keys[k] = pk
 	}
 	ps := StartOf(ts, p.offset, p.pane)
-	i := len(pk.panes)
-	for i > 0 && pk.panes[i-1].start > ps {
-		i--
-	}
-	if i > 0 && pk.panes[i-1].start == ps {
-		pk.panes[i-1].acc = o.fn.add(pk.panes[i-1].acc, v)
+	if o.st != nil {
+		o.storedPaneAdd(k, pk, ps, v)
 	} else {
-		pk.panes = slices.Insert(pk.panes, i, pane[ACC]{start: ps, acc: o.fn.first(v)})
+		i := len(pk.panes)
+		for i > 0 && pk.panes[i-1].start > ps {
+			i--
+		}
+		if i > 0 && pk.panes[i-1].start == ps {
+			pk.panes[i-1].acc = o.fn.add(pk.panes[i-1].acc, v)
+		} else {
+			pk.panes = slices.Insert(pk.panes, i, pane[ACC]{start: ps, acc: o.fn.first(v)})
+		}
 	}
 	// The record's windows, latest start first: those not yet fired wait
 	// for a timer, those fired but within the allowed lateness fire again
@@ -120,9 +127,15 @@ func (o *Operator[K, IN, ACC, OUT]) paneAdd(k K, v IN, ts int64) error {
 			return err
 		}
 	}
-	if pending < pk.next {
+	switch {
+	case pending < pk.next:
 		p.q.Register(k, pending)
 		pk.next = pending
+	case pk.next == math.MaxInt64:
+		// Every window of the record has fired already (it came within
+		// the allowed lateness) and no window waits: the pane goes when
+		// the lateness of its last window has passed.
+		p.q.Register(k, addSat(last+p.size-1, o.lateness))
 	}
 	return nil
 }
@@ -161,6 +174,9 @@ func (o *Operator[K, IN, ACC, OUT]) paneAdvance(wm int64) error {
 			if err := o.paneTimer(d.key, t); err != nil {
 				return err
 			}
+			if o.st != nil {
+				o.trim()
+			}
 		}
 		clear(p.due)
 	}
@@ -184,26 +200,75 @@ func (o *Operator[K, IN, ACC, OUT]) paneTimer(k K, t int64) error {
 		// The next window holding records: the one after this, or the
 		// first one containing the next pane.
 		nextEnd := t + 1 + p.slide
-		if i := pk.search(nextEnd - p.size); i < len(pk.panes) {
-			pk.next = max(nextEnd, p.firstEnd(pk.panes[i].start)) - 1
+		if start, ok := o.paneFrom(pk, nextEnd-p.size); ok {
+			pk.next = max(nextEnd, p.firstEnd(start)) - 1
 			p.q.Register(k, pk.next)
 		}
 	}
-	n := 0
-	for n < len(pk.panes) && addSat(p.lastEnd(pk.panes[n].start)-1, o.lateness) <= t {
-		n++
+	var n int
+	var last int64
+	if o.st != nil {
+		for n < len(pk.starts) && addSat(p.lastEnd(pk.starts[n])-1, o.lateness) <= t {
+			o.dropPane(k, pk.starts[n])
+			n++
+		}
+		pk.starts = slices.Delete(pk.starts, 0, n)
+		n = len(pk.starts)
+		if n > 0 {
+			last = pk.starts[n-1]
+		}
+	} else {
+		for n < len(pk.panes) && addSat(p.lastEnd(pk.panes[n].start)-1, o.lateness) <= t {
+			n++
+		}
+		pk.panes = slices.Delete(pk.panes, 0, n)
+		n = len(pk.panes)
+		if n > 0 {
+			last = pk.panes[n-1].start
+		}
 	}
-	pk.panes = slices.Delete(pk.panes, 0, n)
 	if pk.next == math.MaxInt64 {
-		if len(pk.panes) == 0 {
+		if n == 0 {
 			delete(p.keys, k)
 			return nil
 		}
 		// Drop the rest once the allowed lateness of their last window
 		// has passed.
-		p.q.Register(k, addSat(p.lastEnd(pk.panes[len(pk.panes)-1].start)-1, o.lateness))
+		p.q.Register(k, addSat(p.lastEnd(last)-1, o.lateness))
 	}
 	return nil
+}
+
+// paneFrom returns the start of the first pane of pk starting at or after
+// t.
+func (o *Operator[K, IN, ACC, OUT]) paneFrom(pk *paneKey[ACC], t int64) (int64, bool) {
+	if o.st != nil {
+		if i, _ := slices.BinarySearch(pk.starts, t); i < len(pk.starts) {
+			return pk.starts[i], true
+		}
+		return 0, false
+	}
+	if i := pk.search(t); i < len(pk.panes) {
+		return pk.panes[i].start, true
+	}
+	return 0, false
+}
+
+// storedPaneAdd adds a record to the pane starting at ps of key k when the
+// accumulators are in the store.
+func (o *Operator[K, IN, ACC, OUT]) storedPaneAdd(k K, pk *paneKey[ACC], ps int64, v IN) {
+	i := len(pk.starts)
+	for i > 0 && pk.starts[i-1] > ps {
+		i--
+	}
+	if i > 0 && pk.starts[i-1] == ps {
+		e := o.paneAccOf(k, ps, true)
+		e.v = o.fn.add(e.v, v)
+		return
+	}
+	pk.starts = slices.Insert(pk.starts, i, ps)
+	e := o.st.panes.add(paneRef[K]{k, ps})
+	e.v, e.dirty = o.fn.first(v), true
 }
 
 // paneEmit fires window [s, s+size) of key k: it merges the accumulators
@@ -212,6 +277,17 @@ func (o *Operator[K, IN, ACC, OUT]) paneEmit(k K, pk *paneKey[ACC], s int64) err
 	e := s + o.panes.size
 	var acc ACC
 	has := false
+	if o.st != nil {
+		i, _ := slices.BinarySearch(pk.starts, s)
+		for ; i < len(pk.starts) && pk.starts[i] < e; i++ {
+			pa := o.paneAccOf(k, pk.starts[i], false).v
+			if has {
+				acc = o.fn.merge(acc, pa)
+			} else {
+				acc, has = o.fn.clone(pa), true
+			}
+		}
+	}
 	for i := pk.search(s); i < len(pk.panes) && pk.panes[i].start < e; i++ {
 		if has {
 			acc = o.fn.merge(acc, pk.panes[i].acc)

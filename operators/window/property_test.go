@@ -48,9 +48,14 @@ func randomSteps(r *rand.Rand, keys, n int, spread, disorder, bound int64) []ste
 
 // collect runs steps through op and returns the sorted result and late
 // lines.
-func collect(t *testing.T, op harness, sink *[]string, steps []step) []string {
+// With db set, the operator keeps its state there. It must leave no state
+// once every window has been cleaned up.
+func collect(t *testing.T, op harness, sink *[]string, steps []step, db *testDB) []string {
 	t.Helper()
 	ctx := &operators.TaskContext{Operator: "window", Parallelism: 1, Clock: &vclock{}}
+	if db != nil {
+		ctx.Store = db.store()
+	}
 	if err := op.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +72,10 @@ func collect(t *testing.T, op harness, sink *[]string, steps []step) []string {
 	}
 	if err := op.EndInput(); err != nil {
 		t.Fatal(err)
+	}
+	if m := snapshotFull(t, op.(operators.Checkpointed), ctx.Store); m.Len() != 0 {
+		kg := m.KeyGroups()[0]
+		t.Fatalf("%d keyed entries left after the end of time, such as %q", m.Len(), m.Entries(kg)[0].Key)
 	}
 	out := slices.Clone(*sink)
 	slices.Sort(out)
@@ -104,7 +113,7 @@ func fmtResult(k string, w Window, sc sumCount, ts int64) string {
 
 // runWindows runs the steps through an aggregate-process operator with
 // cfg and returns its sorted results and late records.
-func runWindows(t *testing.T, cfg Config[string, rec], steps []step) (results []string, usesPanes bool) {
+func runWindows(t *testing.T, cfg Config[string, rec], steps []step, db *testDB) (results []string, usesPanes bool) {
 	var out []string
 	cfg.Key = operators.Key[string, rec]{Selector: func(r rec) string { return r.Key }}
 	cfg.LateOutput = operators.NewSideOutput[rec](lines[rec]{&out, func(r rec, ts int64) string {
@@ -115,11 +124,17 @@ func runWindows(t *testing.T, cfg Config[string, rec], steps []step) (results []
 			o.Collect(fmtResult(ctx.Key(), ctx.Window(), rs[0], ctx.Window().MaxTimestamp()))
 			return nil
 		}), operators.Input[string](lines[string]{&out, func(s string, ts int64) string { return s }}))
-	got := collect(t, op, &out, steps)
+	got := collect(t, op, &out, steps, db)
 	return got, op.UsesPanes()
 }
 
 func TestAlignedWindowsMatchReference(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testAlignedWindows(t, newBackend(t, backend)) })
+	}
+}
+
+func testAlignedWindows(t *testing.T, db *testDB) {
 	r := rand.New(rand.NewPCG(1, 2))
 	panesSeen := 0
 	for iter := range 400 {
@@ -144,8 +159,9 @@ func TestAlignedWindowsMatchReference(t *testing.T) {
 		cfg := Config[string, rec]{
 			Assigner:        SlidingEventTime(time.Duration(size)*time.Millisecond, time.Duration(slide)*time.Millisecond).WithOffset(time.Duration(offset) * time.Millisecond),
 			AllowedLateness: time.Duration(lateness) * time.Millisecond,
+			StateCacheSize:  r.IntN(4),
 		}
-		panes, usesPanes := runWindows(t, cfg, steps)
+		panes, usesPanes := runWindows(t, cfg, steps, db)
 		if usesPanes != (size > slide) {
 			t.Fatalf("%s: uses panes %v", name, usesPanes)
 		}
@@ -153,7 +169,7 @@ func TestAlignedWindowsMatchReference(t *testing.T) {
 			panesSeen++
 		}
 		cfg.DisablePanes = true
-		general, _ := runWindows(t, cfg, steps)
+		general, _ := runWindows(t, cfg, steps, db)
 		if d := diff(general, want); d != "" {
 			t.Fatalf("%s: general path differs from the reference:\n%s", name, d)
 		}
@@ -211,6 +227,12 @@ func mapsKeys(m map[string]int) func(func(string) bool) {
 }
 
 func TestSessionsMatchReference(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) { testSessions(t, newBackend(t, backend)) })
+	}
+}
+
+func testSessions(t *testing.T, db *testDB) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for iter := range 400 {
 		gap := 1 + r.Int64N(15)
@@ -222,15 +244,16 @@ func TestSessionsMatchReference(t *testing.T) {
 		cfg := Config[string, rec]{
 			Assigner:        EventTimeSession(time.Duration(gap) * time.Millisecond),
 			AllowedLateness: time.Duration(lateness) * time.Millisecond,
+			StateCacheSize:  r.IntN(4),
 		}
-		got, _ := runWindows(t, cfg, steps)
+		got, _ := runWindows(t, cfg, steps, db)
 		if d := diff(got, want); d != "" {
 			t.Fatalf("iter %d: gap %d lateness %d: differs from the reference:\n%s", iter, gap, lateness, d)
 		}
 		// Keeping the records (an evictor that evicts nothing) merges lists
 		// instead of accumulators, with the same results.
 		cfg.Evictor = CountEvictor(math.MaxInt64)
-		got, _ = runWindows(t, cfg, steps)
+		got, _ = runWindows(t, cfg, steps, db)
 		if d := diff(got, want); d != "" {
 			t.Fatalf("iter %d: list state: gap %d lateness %d: differs from the reference:\n%s", iter, gap, lateness, d)
 		}

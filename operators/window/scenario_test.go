@@ -175,6 +175,9 @@ func describe[IN any](result func([]IN) string) ProcessFunc[string, IN, string] 
 }
 
 func (sc *scenario) build() error {
+	if sc.db != nil {
+		sc.cfg.StateCacheSize = 1
+	}
 	fired := &lineSink[string]{sc: sc, wms: true, format: func(v string, ts int64) string { return "fired " + v + " at " + fmtTime(ts) }}
 	if sc.lateOut {
 		sc.cfg.LateOutput = operators.NewSideOutput[rec](&lineSink[rec]{sc: sc, format: func(r rec, ts int64) string {
@@ -207,6 +210,9 @@ func (sc *scenario) build() error {
 	}
 	ctx := &operators.TaskContext{Operator: "window", Parallelism: 1, MaxParallelism: 128,
 		Clock: &sc.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if sc.db != nil {
+		ctx.Store = sc.db.store()
+	}
 	if err := sc.op.Open(ctx); err != nil {
 		op := sc.op
 		sc.op = nil

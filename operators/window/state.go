@@ -53,6 +53,10 @@ type keyState[IN, ACC any] struct {
 	seq     uint64
 	wins    []winSlot[IN, ACC]
 	merging *mergingSet
+	// With the Pebble store, wins stays empty: live counts the key's
+	// windows that have state (in the cache or the store), stored those
+	// the store holds (store.go).
+	live, stored int
 }
 
 type winSlot[IN, ACC any] struct {
@@ -95,13 +99,16 @@ func (o *Operator[K, IN, ACC, OUT]) keyState(k K) *keyState[IN, ACC] {
 
 // releaseKey forgets k when it has no state left.
 func (o *Operator[K, IN, ACC, OUT]) releaseKey(k K) {
-	if ks := o.keys[k]; ks != nil && len(ks.wins) == 0 && (ks.merging == nil || ks.merging.len() == 0) {
+	if ks := o.keys[k]; ks != nil && len(ks.wins) == 0 && ks.live == 0 && (ks.merging == nil || ks.merging.len() == 0) {
 		delete(o.keys, k)
 	}
 }
 
 // lookup returns the state of window w of key k, or nil.
 func (o *Operator[K, IN, ACC, OUT]) lookup(k K, w Window) *winState[IN, ACC] {
+	if o.st != nil {
+		return o.storedLookup(k, w)
+	}
 	if ks := o.keys[k]; ks != nil {
 		if i, ok := ks.find(w); ok {
 			return &ks.wins[i].st
@@ -112,13 +119,27 @@ func (o *Operator[K, IN, ACC, OUT]) lookup(k K, w Window) *winState[IN, ACC] {
 
 // state returns the state of window w of key k, creating it.
 func (o *Operator[K, IN, ACC, OUT]) state(k K, w Window) *winState[IN, ACC] {
-	st, _ := o.keyState(k).slot(w)
+	st, _ := o.slot(o.keyState(k), k, w)
 	return st
+}
+
+// slot returns the state of window w of key k, whose state is ks,
+// creating it; created reports whether it did. The pointer is valid until
+// the key's next window is created or released.
+func (o *Operator[K, IN, ACC, OUT]) slot(ks *keyState[IN, ACC], k K, w Window) (st *winState[IN, ACC], created bool) {
+	if o.st != nil {
+		return o.storedSlot(ks, k, w)
+	}
+	return ks.slot(w)
 }
 
 // release drops the state of window w of key k when it holds nothing.
 // Operations call it last, once no pointer to the state is in use.
 func (o *Operator[K, IN, ACC, OUT]) release(k K, w Window) {
+	if o.st != nil {
+		o.storedRelease(k, w)
+		return
+	}
 	if ks := o.keys[k]; ks != nil {
 		if i, ok := ks.find(w); ok && ks.wins[i].st.empty() {
 			ks.wins = slices.Delete(ks.wins, i, i+1)
