@@ -42,7 +42,20 @@ type Config struct {
 	Restart RestartStrategy
 	// Metrics, when set, receives the job's counters.
 	Metrics *Metrics
+	// StateBackend is where keyed operators keep their state: BackendHeap
+	// (the default, also when empty) or BackendPebble.
+	StateBackend string
+	// LocalStateDir is the directory under which subtasks keep their
+	// working Pebble instances (default os.TempDir()). They are discarded
+	// when the subtask stops: checkpoints make state durable.
+	LocalStateDir string
 }
+
+// State backends of Config.StateBackend.
+const (
+	BackendHeap   = "heap"
+	BackendPebble = "pebble"
+)
 
 // DefaultConfig returns the defaults: batches of 1024 records, a 5 ms
 // buffer timeout and 8 batches of credit per channel.
@@ -91,6 +104,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Checkpoint.Interval > 0 && c.Store == nil {
 		return fmt.Errorf("checkpoint interval %v: checkpoints need a checkpoint directory", c.Checkpoint.Interval)
+	}
+	switch c.StateBackend {
+	case "", BackendHeap, BackendPebble:
+	default:
+		return fmt.Errorf("state backend %q: want %s or %s", c.StateBackend, BackendHeap, BackendPebble)
 	}
 	return nil
 }

@@ -330,6 +330,7 @@ func (m *master) start(c actor.Context) {
 	for _, d := range wire(m.plan, m.tasks, m.cfg.Credits, refOf(c.Self())) {
 		d.JobId, d.JobName, d.JobArgs = m.jobID, m.dep.JobName, m.dep.JobArgs
 		d.Attempt, d.RestorePath, d.AtLeastOnce = int32(m.attempt), m.restoreDir, m.cfg.Checkpoint.AtLeastOnce
+		d.StateBackend = m.cfg.StateBackend
 		c.Send(m.tasks[d.Chain][d.Subtask], &protos.StartTask{Deployment: d})
 	}
 	m.cfg.Logger.Debug("job running", "job", m.plan.Graph.Name, "subtasks", m.total, "attempt", m.attempt,

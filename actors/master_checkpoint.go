@@ -95,7 +95,7 @@ func (m *master) commit(c actor.Context, a coordAction) {
 	for _, ack := range a.acks {
 		ack := ack.(*protos.AcknowledgeCheckpoint)
 		for _, o := range ack.Operators {
-			if err := man.AddSubtask(o.Uid, int(o.Parallelism), int(ack.Subtask), handleFromProto(o.State), o.SourcePositions); err != nil {
+			if err := man.AddSubtaskState(o.Uid, int(o.Parallelism), int(ack.Subtask), handleFromProto(o.State), o.SourcePositions, o.KeyedStore); err != nil {
 				m.coordActions(c, m.coord.committed(a.id, time.Now(), err))
 				return
 			}

@@ -63,6 +63,8 @@ type subtask struct {
 	atLeastOnce    bool
 	// persisting counts snapshots still being written.
 	persisting sync.WaitGroup
+	// store is the chain's Pebble instance with the Pebble state backend.
+	store *keyedStore
 
 	// idle is true while this subtask told downstream it is idle.
 	idle bool
@@ -443,6 +445,9 @@ func (t *subtask) shutdown() {
 	// State files being written belong to a checkpoint that either
 	// completes without this subtask's further help or is aborted.
 	t.persisting.Wait()
+	if err := t.closeKeyedStore(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		t.log.Warn("close operators", "err", err)
 	}

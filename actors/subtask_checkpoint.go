@@ -11,6 +11,7 @@ import (
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
 	"github.com/stromhq/strom/snapshot"
+	"github.com/stromhq/strom/snapshot/pebblestate"
 )
 
 // The checkpoint side of a subtask: Chandy–Lamport barriers as Flink
@@ -85,12 +86,20 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 	t.lastCheckpoint = max(t.lastCheckpoint, id)
 	began := time.Now()
 	snaps, err := t.snapshotChain(id)
+	var storeCP *pebblestate.PendingCheckpoint
+	if err == nil {
+		storeCP, err = t.startStoreCheckpoint(dir)
+	}
 	if t.cfg.Metrics != nil {
 		t.cfg.Metrics.ObserveMax("checkpoint sync max µs", time.Since(began).Microseconds())
 	}
 	if err != nil {
 		t.decline(id, err.Error())
 		return
+	}
+	var storeName string
+	if storeCP != nil {
+		storeName = t.store.name
 	}
 	if t.state == taskRunning {
 		t.flushWriters()
@@ -103,12 +112,22 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 	go func() {
 		defer t.persisting.Done()
 		ack := &protos.AcknowledgeCheckpoint{CheckpointId: id, Chain: int32(chain), Subtask: int32(index), Attempt: int32(attempt)}
+		decline := func(err error) {
+			sys.Root.Send(master, &protos.DeclineCheckpoint{CheckpointId: id, Chain: int32(chain), Subtask: int32(index), Attempt: int32(attempt), Reason: err.Error()})
+		}
+		if storeCP != nil {
+			if _, err := storeCP.Finish(); err != nil {
+				decline(errors.Join(fmt.Errorf("checkpoint of the keyed store: %w", err), storeCP.Abort()))
+				return
+			}
+		}
 		for _, s := range snaps {
 			os, err := s.persist(dir, index, kgs)
 			if err != nil {
-				sys.Root.Send(master, &protos.DeclineCheckpoint{CheckpointId: id, Chain: int32(chain), Subtask: int32(index), Attempt: int32(attempt), Reason: err.Error()})
+				decline(err)
 				return
 			}
+			os.KeyedStore = storeName
 			ack.Operators = append(ack.Operators, os)
 		}
 		sys.Root.Send(master, ack)
@@ -272,14 +291,24 @@ func handleFromProto(p *protos.StateHandle) snapshot.StateHandle {
 	return h
 }
 
-// restoreReader gives one operator subtask its share of a checkpoint.
+// restoreReader gives one operator subtask its share of a checkpoint: the
+// keyed entries of its state files and, unless the subtask restored its
+// own Pebble checkpoint (ownStore), of the old Pebble checkpoints.
 type restoreReader struct {
-	plan    *snapshot.RescalePlan
-	subtask int
+	plan     *snapshot.RescalePlan
+	subtask  int
+	ownStore bool
+	sources  *storeSources
 }
 
 func (r *restoreReader) Keyed(fn func(kg int, key, value []byte) error) error {
-	return r.plan.ReadKeyed(snapshot.OSFS(), r.subtask, fn)
+	if err := r.plan.ReadKeyed(snapshot.OSFS(), r.subtask, fn); err != nil {
+		return err
+	}
+	if r.ownStore {
+		return nil
+	}
+	return r.sources.read(r.plan.Dir, r.plan.UID, r.plan.Subtasks[r.subtask].KeyedStores, fn)
 }
 
 func (r *restoreReader) Operator(name string) ([][]byte, error) {
@@ -287,12 +316,15 @@ func (r *restoreReader) Operator(name string) ([][]byte, error) {
 }
 
 // restore brings the chain's state and source position back from the
-// checkpoint or savepoint at path.
-func (t *subtask) restore(path string) error {
-	m, err := snapshot.OpenManifest(snapshot.OSFS(), path)
-	if err != nil {
-		return fmt.Errorf("restore from %s: %w", path, err)
-	}
+// checkpoint or savepoint m; ownStore tells that the subtask's Pebble
+// instance was assembled from its own Pebble checkpoint of m.
+func (t *subtask) restore(m *snapshot.Manifest, ownStore bool) (err error) {
+	sources := &storeSources{base: t.cfg.LocalStateDir}
+	defer func() {
+		if cerr := sources.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("restore from %s: %w", m.Dir, cerr)
+		}
+	}()
 	for i, v := range t.chain.Vertices {
 		if m.Operator(v.UID) == nil {
 			continue // an operator the checkpoint does not know starts empty
@@ -302,7 +334,7 @@ func (t *subtask) restore(path string) error {
 			return fmt.Errorf("restore %q: %w", v.Name, err)
 		}
 		if c, ok := t.ops[i].(operators.Checkpointed); ok {
-			if err := c.RestoreState(&restoreReader{plan: plan, subtask: t.index}); err != nil {
+			if err := c.RestoreState(&restoreReader{plan: plan, subtask: t.index, ownStore: ownStore, sources: sources}); err != nil {
 				return fmt.Errorf("restore %q subtask %d: %w", v.Name, t.index, err)
 			}
 		}

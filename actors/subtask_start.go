@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/protos"
+	"github.com/stromhq/strom/snapshot"
 )
 
 func pidOf(r *protos.ActorRef) *actor.PID {
@@ -124,12 +125,29 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 	}
 	t.in = newInputGate(channels)
 
+	var restoreFrom *snapshot.Manifest
+	if d.RestorePath != "" {
+		m, err := snapshot.OpenManifest(snapshot.OSFS(), d.RestorePath)
+		if err != nil {
+			return fmt.Errorf("restore from %s: %w", d.RestorePath, err)
+		}
+		restoreFrom = m
+	}
+	var ownStore string
+	if d.StateBackend == BackendPebble && chainIsKeyed(t.chain) {
+		ownStore = t.ownKeyedStore(restoreFrom)
+		if err := t.openKeyedStore(restoreFrom, ownStore); err != nil {
+			return fmt.Errorf("subtask %q %d: %w", t.chain.Name(), t.index, err)
+		}
+	}
+
 	for i, v := range t.chain.Vertices {
 		ctx := &operators.TaskContext{
 			Operator: v.Name, OperatorID: v.UID, Subtask: t.index, Parallelism: v.Parallelism,
 			MaxParallelism: g.MaxParallelism, BatchMode: g.BatchMode,
 			Logger: t.log.With("operator", v.Name),
 			Clock:  t.cfg.Clock, MarkIdle: t.markIdle, Counter: t.cfg.Metrics.Counter,
+			Store: t.storeFor(v.UID),
 		}
 		if pt, ok := t.ops[i].(operators.ProcessingTimer); ok {
 			t.timers = append(t.timers, pt)
@@ -139,8 +157,8 @@ func (t *subtask) start(d *protos.TaskDeployment) error {
 		}
 		t.opened = i + 1
 	}
-	if d.RestorePath != "" {
-		if err := t.restore(d.RestorePath); err != nil {
+	if restoreFrom != nil {
+		if err := t.restore(restoreFrom, ownStore != ""); err != nil {
 			return err
 		}
 	}

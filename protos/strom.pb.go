@@ -667,7 +667,10 @@ type TaskDeployment struct {
 	// subtask restores its state and source positions from.
 	RestorePath string `protobuf:"bytes,10,opt,name=restore_path,json=restorePath,proto3" json:"restore_path,omitempty"`
 	// at_least_once makes the subtask skip barrier alignment.
-	AtLeastOnce   bool `protobuf:"varint,11,opt,name=at_least_once,json=atLeastOnce,proto3" json:"at_least_once,omitempty"`
+	AtLeastOnce bool `protobuf:"varint,11,opt,name=at_least_once,json=atLeastOnce,proto3" json:"at_least_once,omitempty"`
+	// state_backend is where keyed operators keep their state: "heap" (or
+	// empty) or "pebble".
+	StateBackend  string `protobuf:"bytes,12,opt,name=state_backend,json=stateBackend,proto3" json:"state_backend,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +780,13 @@ func (x *TaskDeployment) GetAtLeastOnce() bool {
 		return x.AtLeastOnce
 	}
 	return false
+}
+
+func (x *TaskDeployment) GetStateBackend() string {
+	if x != nil {
+		return x.StateBackend
+	}
+	return ""
 }
 
 // DeployTask asks a node agent to spawn one subtask; the reply is TaskSpawned.
@@ -1193,8 +1203,14 @@ type OperatorSnapshot struct {
 	Parallelism     int32                  `protobuf:"varint,2,opt,name=parallelism,proto3" json:"parallelism,omitempty"`
 	State           *StateHandle           `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
 	SourcePositions []byte                 `protobuf:"bytes,4,opt,name=source_positions,json=sourcePositions,proto3" json:"source_positions,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// keyed_store is the base name of the directory, in the checkpoint
+	// directory, of the subtask's Pebble checkpoint when the job runs with
+	// the Pebble state backend: the operator's keyed state entries are in it
+	// rather than in the state file. Every operator of a chain names the
+	// same directory.
+	KeyedStore    string `protobuf:"bytes,5,opt,name=keyed_store,json=keyedStore,proto3" json:"keyed_store,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OperatorSnapshot) Reset() {
@@ -1253,6 +1269,13 @@ func (x *OperatorSnapshot) GetSourcePositions() []byte {
 		return x.SourcePositions
 	}
 	return nil
+}
+
+func (x *OperatorSnapshot) GetKeyedStore() string {
+	if x != nil {
+		return x.KeyedStore
+	}
+	return ""
 }
 
 // AcknowledgeCheckpoint reports that a subtask persisted its part of a
@@ -1717,7 +1740,7 @@ const file_strom_proto_rawDesc = "" +
 	"\breceiver\x18\x02 \x01(\v2\x12.strom.v1.ActorRefR\breceiver\x12\x14\n" +
 	"\x05input\x18\x03 \x01(\x05R\x05input\x12'\n" +
 	"\x0finitial_credits\x18\x04 \x01(\x05R\x0einitialCredits\x12\x14\n" +
-	"\x05local\x18\x05 \x01(\bR\x05local\"\xe0\x03\n" +
+	"\x05local\x18\x05 \x01(\bR\x05local\"\x85\x04\n" +
 	"\x0eTaskDeployment\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x19\n" +
 	"\bjob_name\x18\x02 \x01(\tR\ajobName\x12@\n" +
@@ -1730,7 +1753,8 @@ const file_strom_proto_rawDesc = "" +
 	"\aattempt\x18\t \x01(\x05R\aattempt\x12!\n" +
 	"\frestore_path\x18\n" +
 	" \x01(\tR\vrestorePath\x12\"\n" +
-	"\rat_least_once\x18\v \x01(\bR\vatLeastOnce\x1a:\n" +
+	"\rat_least_once\x18\v \x01(\bR\vatLeastOnce\x12#\n" +
+	"\rstate_backend\x18\f \x01(\tR\fstateBackend\x1a:\n" +
 	"\fJobArgsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe8\x01\n" +
@@ -1768,12 +1792,14 @@ const file_strom_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x1a\n" +
 	"\bchecksum\x18\x05 \x01(\rR\bchecksum\x12#\n" +
 	"\rkeyed_entries\x18\x06 \x01(\x03R\fkeyedEntries\x12D\n" +
-	"\x0foperator_states\x18\a \x03(\v2\x1b.strom.v1.OperatorStateInfoR\x0eoperatorStates\"\x9e\x01\n" +
+	"\x0foperator_states\x18\a \x03(\v2\x1b.strom.v1.OperatorStateInfoR\x0eoperatorStates\"\xbf\x01\n" +
 	"\x10OperatorSnapshot\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\x12 \n" +
 	"\vparallelism\x18\x02 \x01(\x05R\vparallelism\x12+\n" +
 	"\x05state\x18\x03 \x01(\v2\x15.strom.v1.StateHandleR\x05state\x12)\n" +
-	"\x10source_positions\x18\x04 \x01(\fR\x0fsourcePositions\"\xc0\x01\n" +
+	"\x10source_positions\x18\x04 \x01(\fR\x0fsourcePositions\x12\x1f\n" +
+	"\vkeyed_store\x18\x05 \x01(\tR\n" +
+	"keyedStore\"\xc0\x01\n" +
 	"\x15AcknowledgeCheckpoint\x12#\n" +
 	"\rcheckpoint_id\x18\x01 \x01(\x03R\fcheckpointId\x12\x14\n" +
 	"\x05chain\x18\x02 \x01(\x05R\x05chain\x12\x18\n" +

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 )
 
 // loadManifestDir reads the manifest in dir and checks the state files it
@@ -28,9 +29,52 @@ func loadManifestDir(fsys FS, dir string, verify bool) (*Manifest, error) {
 	return m, nil
 }
 
-// checkFiles opens every state file of m and compares it with its handle;
-// with verify, it also reads each in full.
+// keyedStoreCheck checks a keyed store checkpoint; see
+// RegisterKeyedStoreCheck.
+var keyedStoreCheck struct {
+	sync.RWMutex
+	fn func(dir string, full bool) error
+}
+
+// RegisterKeyedStoreCheck installs the check of the keyed store
+// checkpoints that manifests name (SubtaskState.KeyedStore): fn checks the
+// checkpoint in directory dir against its own descriptor, file sizes only
+// or, with full, every byte, and reports damage with an error matching
+// ErrCorrupt. Package pebblestate registers its check when it is linked
+// in; without one, a manifest naming a keyed store does not load.
+func RegisterKeyedStoreCheck(fn func(dir string, full bool) error) {
+	keyedStoreCheck.Lock()
+	keyedStoreCheck.fn = fn
+	keyedStoreCheck.Unlock()
+}
+
+// checkKeyedStores checks the keyed store checkpoints of m.
+func checkKeyedStores(m *Manifest, verify bool) error {
+	stores := m.KeyedStores()
+	if len(stores) == 0 {
+		return nil
+	}
+	keyedStoreCheck.RLock()
+	fn := keyedStoreCheck.fn
+	keyedStoreCheck.RUnlock()
+	if fn == nil {
+		return fmt.Errorf("%s names keyed store checkpoints, and no keyed store backend is linked in to check them", m.Dir)
+	}
+	for _, s := range stores {
+		if err := fn(filepath.Join(m.Dir, s), verify); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFiles opens every state file of m and compares it with its handle,
+// and checks its keyed store checkpoints; with verify, it reads all in
+// full.
 func checkFiles(fsys FS, m *Manifest, verify bool) error {
+	if err := checkKeyedStores(m, verify); err != nil {
+		return err
+	}
 	for _, h := range m.Files() {
 		r, err := OpenStateHandle(fsys, m.Dir, h)
 		if err != nil {

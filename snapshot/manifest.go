@@ -41,6 +41,12 @@ type SubtaskState struct {
 	// SourcePositions is opaque: a source subtask stores where it was in
 	// its input (offsets, splits) so that it can resume there.
 	SourcePositions []byte
+	// KeyedStore is the base name of the subtask's keyed store checkpoint
+	// in the checkpoint directory (a Pebble checkpoint, see
+	// RegisterKeyedStoreCheck), empty with the heap backend. The entries
+	// of the operator it holds are keyed state entries in addition to the
+	// state file's. The operators of one chain share the directory.
+	KeyedStore string
 }
 
 // OperatorState is what a manifest holds for one operator.
@@ -82,6 +88,12 @@ func NewManifest(jobName string, maxParallelism int, timestamp time.Time) *Manif
 // of the given parallelism. A subtask without state passes a zero handle;
 // its key group range is then the one RangeFor assigns.
 func (m *Manifest) AddSubtask(uid string, parallelism, subtask int, h StateHandle, sourcePositions []byte) error {
+	return m.AddSubtaskState(uid, parallelism, subtask, h, sourcePositions, "")
+}
+
+// AddSubtaskState is AddSubtask for a subtask whose keyed state is also in
+// the keyed store checkpoint keyedStore (see SubtaskState.KeyedStore).
+func (m *Manifest) AddSubtaskState(uid string, parallelism, subtask int, h StateHandle, sourcePositions []byte, keyedStore string) error {
 	if err := ValidateParallelism(parallelism, m.MaxParallelism); err != nil {
 		return err
 	}
@@ -107,7 +119,7 @@ func (m *Manifest) AddSubtask(uid string, parallelism, subtask int, h StateHandl
 	if h.IsZero() {
 		kgs = RangeFor(subtask, m.MaxParallelism, parallelism)
 	}
-	*st = SubtaskState{Subtask: subtask, KeyGroups: kgs, State: h, SourcePositions: sourcePositions}
+	*st = SubtaskState{Subtask: subtask, KeyGroups: kgs, State: h, SourcePositions: sourcePositions, KeyedStore: keyedStore}
 	return nil
 }
 
@@ -132,6 +144,21 @@ func (m *Manifest) Files() []*StateHandle {
 		}
 	}
 	return hs
+}
+
+// KeyedStores returns the distinct keyed store directories the manifest
+// names, sorted.
+func (m *Manifest) KeyedStores() []string {
+	var ds []string
+	for i := range m.Operators {
+		for _, st := range m.Operators[i].Subtasks {
+			if st.KeyedStore != "" {
+				ds = append(ds, st.KeyedStore)
+			}
+		}
+	}
+	slices.Sort(ds)
+	return slices.Compact(ds)
 }
 
 // Size returns the total size of the state files.
@@ -186,6 +213,9 @@ func (m *Manifest) Validate() error {
 			next = st.KeyGroups.End
 			if err := validateHandle(&st.State, st.KeyGroups, files, modes); err != nil {
 				return bad("operator %q subtask %d: %v", op.UID, j, err)
+			}
+			if st.KeyedStore != "" && (!validFileName(st.KeyedStore) || files[st.KeyedStore]) {
+				return bad("operator %q subtask %d: keyed store name %q not allowed", op.UID, j, st.KeyedStore)
 			}
 		}
 		if next != m.MaxParallelism {

@@ -50,6 +50,7 @@ type subtaskJSON struct {
 	KeyedEntries    int64         `json:"keyed_entries,omitempty"`
 	OperatorStates  []opStateJSON `json:"operator_states,omitempty"`
 	SourcePositions []byte        `json:"source_positions,omitempty"`
+	KeyedStore      string        `json:"keyed_store,omitempty"`
 }
 
 type opStateJSON struct {
@@ -84,6 +85,7 @@ func (m *Manifest) Encode() ([]byte, error) {
 				Checksum:        st.State.Checksum,
 				KeyedEntries:    st.State.KeyedEntries,
 				SourcePositions: st.SourcePositions,
+				KeyedStore:      st.KeyedStore,
 			}
 			for _, info := range st.State.OperatorStates {
 				s.OperatorStates = append(s.OperatorStates, opStateJSON(info))
@@ -149,7 +151,7 @@ func decodeManifest(path string, b []byte) (*Manifest, error) {
 		op := OperatorState{UID: o.UID, Parallelism: o.Parallelism, Subtasks: make([]SubtaskState, len(o.Subtasks))}
 		for j, s := range o.Subtasks {
 			kgs := KeyGroupRange{Start: s.KeyGroups[0], End: s.KeyGroups[1]}
-			st := SubtaskState{Subtask: s.Subtask, KeyGroups: kgs, SourcePositions: s.SourcePositions}
+			st := SubtaskState{Subtask: s.Subtask, KeyGroups: kgs, SourcePositions: s.SourcePositions, KeyedStore: s.KeyedStore}
 			if s.File != "" {
 				st.State = StateHandle{File: s.File, KeyGroups: kgs, Size: s.Size, Checksum: s.Checksum, KeyedEntries: s.KeyedEntries}
 			} else {

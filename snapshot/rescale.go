@@ -43,6 +43,19 @@ type SubtaskRestore struct {
 	// OperatorState lists the slices of old operator state lists to read,
 	// by name and then old subtask.
 	OperatorState []OperatorStateRead
+	// KeyedStores lists the old keyed store checkpoints (see
+	// SubtaskState.KeyedStore) and the key groups to read from each, in
+	// key group order: keyed entries in addition to those of Keyed.
+	KeyedStores []KeyedStoreRead
+}
+
+// KeyedStoreRead is a range of key groups of one old subtask's keyed store
+// checkpoint.
+type KeyedStoreRead struct {
+	OldSubtask int
+	// Dir is the checkpoint's base name in the checkpoint directory.
+	Dir       string
+	KeyGroups KeyGroupRange
 }
 
 // KeyedRead is a run of key group sections of one old state file.
@@ -90,6 +103,9 @@ func PlanRescale(m *Manifest, uid string, newParallelism int) (*RescalePlan, err
 			lo, hi := max(r.Start, st.KeyGroups.Start), min(r.End, st.KeyGroups.End)
 			if lo < hi && st.State.KeyedEntries > 0 {
 				p.Subtasks[j].Keyed = append(p.Subtasks[j].Keyed, KeyedRead{OldSubtask: i, File: st.State.File, KeyGroups: KeyGroupRange{Start: lo, End: hi}})
+			}
+			if lo < hi && st.KeyedStore != "" {
+				p.Subtasks[j].KeyedStores = append(p.Subtasks[j].KeyedStores, KeyedStoreRead{OldSubtask: i, Dir: st.KeyedStore, KeyGroups: KeyGroupRange{Start: lo, End: hi}})
 			}
 		}
 	}

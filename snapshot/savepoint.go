@@ -74,6 +74,11 @@ func (s *Store) savepoint(name string, id int64) (m *Manifest, err error) {
 			return nil, err
 		}
 	}
+	for _, d := range src.KeyedStores() {
+		if err := linkOrCopyDir(s.fs, filepath.Join(src.Dir, d), filepath.Join(tmp, d)); err != nil {
+			return nil, err
+		}
+	}
 	data, err := src.Encode()
 	if err != nil {
 		return nil, err
@@ -186,6 +191,25 @@ func manifestDir(fsys FS, path string) (string, error) {
 		return "", fmt.Errorf("snapshot: %s is neither a checkpoint directory nor a %s file", path, manifestFileName)
 	}
 	return filepath.Dir(path), nil
+}
+
+// linkOrCopyDir makes dst a directory holding links to (or copies of) the
+// files of directory src, which has no subdirectories: a keyed store
+// checkpoint.
+func linkOrCopyDir(fsys FS, src, dst string) error {
+	names, err := fsys.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	if err := fsys.Mkdir(dst); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if err := linkOrCopy(fsys, filepath.Join(src, n), filepath.Join(dst, n)); err != nil {
+			return err
+		}
+	}
+	return fsys.SyncDir(dst)
 }
 
 // linkOrCopy makes dst a hard link to src, or a synced copy where the FS

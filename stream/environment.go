@@ -137,6 +137,17 @@ func WithSavepointOnStop(name string) Option {
 	return func(e *Environment) { e.cfg.SavepointOnStop = name }
 }
 
+// WithStateBackend sets where keyed operators keep their state:
+// "heap" (the default: Go memory, the fastest) or "pebble" (an LSM store on
+// local disk, for state larger than memory; see operators.StateStore).
+// localDir is where the working Pebble instances go (default: the system
+// temporary directory); they are discarded when the job stops, since
+// checkpoints make state durable. Checkpoints and savepoints of either
+// backend restore into the other.
+func WithStateBackend(backend, localDir string) Option {
+	return func(e *Environment) { e.cfg.StateBackend, e.cfg.LocalStateDir = backend, localDir }
+}
+
 // WithRestore starts the job from the checkpoint or savepoint at path.
 func WithRestore(path string) Option { return func(e *Environment) { e.cfg.RestorePath = path } }
 

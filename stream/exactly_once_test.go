@@ -69,7 +69,13 @@ func (s *seqSource) Seek(p []byte) error {
 	return nil
 }
 
-// checker keeps the last sequence number per key as checkpointed state.
+// checker keeps the last sequence number per key as checkpointed state:
+// in a map with the heap backend, in its state store with the Pebble
+// backend, as the entries
+//
+//	's' varint(key) → varint(last)
+//
+// in both, so that each backend restores the other's checkpoints.
 type checker struct {
 	operators.Base
 	out        operators.Input[seqRecord]
@@ -84,15 +90,46 @@ func (c *checker) Open(ctx *operators.TaskContext) error {
 	return nil
 }
 
+const checkerTag = 's'
+
 func (c *checker) ProcessBatch(b *operators.Batch[seqRecord]) error {
 	for _, r := range b.Values {
-		last, ok := c.last[r.Key]
+		last, ok, err := c.get(r.Key)
+		if err != nil {
+			return err
+		}
 		if (!ok && r.Seq != 0) || (ok && r.Seq != last+1) {
 			c.violations.Add(1)
 		}
-		c.last[r.Key] = r.Seq
+		if err := c.set(r.Key, r.Seq); err != nil {
+			return err
+		}
 	}
 	return c.out.ProcessBatch(b)
+}
+
+func (c *checker) get(k int64) (int64, bool, error) {
+	if c.Ctx.Store == nil {
+		v, ok := c.last[k]
+		return v, ok, nil
+	}
+	b, ok, err := c.Ctx.Store.Get(c.Ctx.KeyGroupOf(keyHash(k)), checkerTag, binary.AppendVarint(nil, k))
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	v, n := binary.Varint(b)
+	if n <= 0 {
+		return 0, false, errors.New("corrupt checker value in the store")
+	}
+	return v, true, nil
+}
+
+func (c *checker) set(k, v int64) error {
+	if c.Ctx.Store == nil {
+		c.last[k] = v
+		return nil
+	}
+	return c.Ctx.Store.Put(c.Ctx.KeyGroupOf(keyHash(k)), checkerTag, binary.AppendVarint(nil, k), binary.AppendVarint(nil, v))
 }
 
 func (c *checker) ProcessWatermark(wm int64) error { return c.out.ProcessWatermark(wm) }
@@ -101,6 +138,20 @@ func (c *checker) EndInput() error {
 	for k, v := range c.last {
 		c.finals.Store(k, v)
 	}
+	if c.Ctx.Store == nil {
+		return nil
+	}
+	kgs := snapshot.RangeFor(c.Ctx.Subtask, c.Ctx.MaxParallelism, c.Ctx.Parallelism)
+	for kg := kgs.Start; kg < kgs.End; kg++ {
+		if err := c.Ctx.Store.Scan(kg, checkerTag, nil, func(key, value []byte) error {
+			k, _ := binary.Varint(key)
+			v, _ := binary.Varint(value)
+			c.finals.Store(k, v)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -108,18 +159,24 @@ var keyHash, _ = snapshot.HasherFor[int64]()
 
 func (c *checker) SnapshotState(_ int64, w operators.StateWriter) error {
 	for k, v := range c.last {
-		w.Keyed(c.Ctx.KeyGroupOf(keyHash(k)), binary.AppendVarint(nil, k), binary.AppendVarint(nil, v))
+		w.Keyed(c.Ctx.KeyGroupOf(keyHash(k)), binary.AppendVarint([]byte{checkerTag}, k), binary.AppendVarint(nil, v))
 	}
 	return nil
 }
 
 func (c *checker) RestoreState(r operators.StateReader) error {
 	c.restored.Add(1)
-	return r.Keyed(func(_ int, key, value []byte) error {
-		k, n1 := binary.Varint(key)
+	return r.Keyed(func(kg int, key, value []byte) error {
+		if len(key) == 0 || key[0] != checkerTag {
+			return errors.New("corrupt checker state: bad tag")
+		}
+		k, n1 := binary.Varint(key[1:])
 		v, n2 := binary.Varint(value)
-		if n1 <= 0 || n2 <= 0 {
+		if n1 <= 0 || n2 <= 0 || c.Ctx.KeyGroupOf(keyHash(k)) != kg {
 			return errors.New("corrupt checker state")
+		}
+		if c.Ctx.Store != nil {
+			return c.Ctx.Store.RestoreEntry(kg, key, value)
 		}
 		c.last[k] = v
 		return nil
@@ -152,14 +209,18 @@ func (f *failer) NotifyCheckpointComplete(int64) error {
 }
 
 func TestExactlyOnceStateAcrossFailures(t *testing.T) {
-	for _, p := range []int{1, 2} {
-		t.Run(fmt.Sprint("p=", p), func(t *testing.T) {
+	for _, c := range []struct {
+		p       int
+		backend string
+	}{{1, "heap"}, {2, "heap"}, {1, "pebble"}, {2, "pebble"}} {
+		p := c.p
+		t.Run(fmt.Sprintf("%s/p=%d", c.backend, p), func(t *testing.T) {
 			const keys, perKey, rounds = 20, 400, 3
 			var violations, roundsLeft, restored atomic.Int64
 			roundsLeft.Store(rounds)
 			var finals sync.Map
 			env := NewEnvironment(WithParallelism(p), WithLogger(DiscardLogger()),
-				WithCheckpointing(t.TempDir(), 20*time.Millisecond),
+				WithCheckpointing(t.TempDir(), 20*time.Millisecond), WithStateBackend(c.backend, t.TempDir()),
 				WithRestartStrategy(restartNow{}), WithBatchSize(64))
 			src := FromSource(env, "seq", func() operators.Source[seqRecord] {
 				return &seqSource{keys: keys, perKey: perKey, delay: time.Millisecond}
@@ -231,15 +292,19 @@ func checkerJob(env *Environment, keyedP int, keys, perKey int64, delay time.Dur
 // restores its keyed state at another parallelism: key groups move between
 // subtasks, and no sequence number is lost or applied twice.
 func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
-	for _, to := range []int{1, 3} {
-		t.Run(fmt.Sprintf("2->%d", to), func(t *testing.T) {
+	for _, c := range []struct {
+		to       int
+		from, in string // the backends of the first and second run
+	}{{1, "heap", "heap"}, {3, "heap", "heap"}, {1, "pebble", "pebble"}, {3, "pebble", "pebble"}, {3, "pebble", "heap"}, {1, "heap", "pebble"}} {
+		to := c.to
+		t.Run(fmt.Sprintf("%s-2->%s-%d", c.from, c.in, to), func(t *testing.T) {
 			const keys, perKey = 30, 300
 			dir := t.TempDir()
 			var violations, restored atomic.Int64
 			var finals sync.Map
 
 			first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()),
-				WithCheckpointing(dir, 20*time.Millisecond), WithSavepointOnStop("sp"), WithBatchSize(32))
+				WithCheckpointing(dir, 20*time.Millisecond), WithSavepointOnStop("sp"), WithBatchSize(32), WithStateBackend(c.from, t.TempDir()))
 			checkerJob(first, 2, keys, perKey, 2*time.Millisecond, &violations, &restored, &finals)
 			err := runUntilCheckpoints(first, 2)
 			if err == nil {
@@ -250,7 +315,7 @@ func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
 				t.Fatalf("no savepoint after stop: %v (job: %v)", statErr, err)
 			}
 
-			second := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithRestore(sp), WithBatchSize(32))
+			second := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithRestore(sp), WithBatchSize(32), WithStateBackend(c.in, t.TempDir()))
 			checkerJob(second, to, keys, perKey, 0, &violations, &restored, &finals)
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
@@ -282,11 +347,17 @@ func TestSavepointRestoresAtAnotherParallelism(t *testing.T) {
 // checkpoint of a stopped run; the next run must detect it, resume from the
 // one before, and still apply every number exactly once.
 func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
+	for _, backend := range []string{"heap", "pebble"} {
+		t.Run(backend, func(t *testing.T) { testCorruptCheckpointFallsBack(t, backend) })
+	}
+}
+
+func testCorruptCheckpointFallsBack(t *testing.T, backend string) {
 	const keys, perKey = 20, 300
 	dir := t.TempDir()
 	var violations, restored atomic.Int64
 	var finals sync.Map
-	first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
+	first := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32), WithStateBackend(backend, t.TempDir()))
 	checkerJob(first, 2, keys, perKey, 2*time.Millisecond, &violations, &restored, &finals)
 	err := runUntilCheckpoints(first, 3)
 	if err == nil {
@@ -306,7 +377,29 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	}
 	newest := m.CheckpointID
 	damaged := false
+	// With Pebble, the keyed entries are in the stores' table files, which
+	// consecutive checkpoints share (hard links); damage the newest one's
+	// own copy of a store's metadata.
+	for _, s := range m.KeyedStores() {
+		names, err := filepath.Glob(filepath.Join(st.CheckpointDir(newest), s, "MANIFEST-*"))
+		if err != nil || len(names) == 0 {
+			t.Fatalf("keyed store %s has no MANIFEST (%v)", s, err)
+		}
+		data, err := os.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[len(data)/2] ^= 0x5a
+		if err := os.WriteFile(names[0], data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		damaged = true
+		break
+	}
 	for _, h := range m.Files() {
+		if damaged {
+			break
+		}
 		if h.KeyedEntries == 0 {
 			continue
 		}
@@ -327,7 +420,7 @@ func TestCorruptCheckpointFallsBackToThePreviousOne(t *testing.T) {
 	}
 
 	var logs syncBuffer
-	second := NewEnvironment(WithParallelism(2), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32))
+	second := NewEnvironment(WithParallelism(2), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), WithCheckpointing(dir, 20*time.Millisecond), WithBatchSize(32), WithStateBackend(backend, t.TempDir()))
 	checkerJob(second, 2, keys, perKey, 0, &violations, &restored, &finals)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -85,7 +85,8 @@ var RuntimeParams = []Param{
 	{Name: "batch-size", Default: "1024", Usage: "records per network batch"},
 	{Name: "checkpoint-dir", Usage: "directory of the job's checkpoints; a job run again with the same directory resumes from its latest complete checkpoint"},
 	{Name: "checkpoint-interval", Default: "1s", Usage: "time between checkpoints (with --checkpoint-dir)"},
-	{Name: "state-backend", Default: "heap", Usage: "where keyed state lives: heap"},
+	{Name: "state-backend", Default: "heap", Usage: "where keyed state lives: heap (Go memory, fastest) or pebble (an LSM store on local disk, for state larger than memory)"},
+	{Name: "local-state-dir", Usage: "directory of the working Pebble instances of --state-backend pebble (default: the system temporary directory); discarded when the job stops"},
 	{Name: "restore", Usage: "checkpoint or savepoint directory to start from"},
 	{Name: "restart-strategy", Default: "auto", Usage: "none, fixed:ATTEMPTS,DELAY, exponential:INITIAL,MAX, failure-rate:MAX,INTERVAL,DELAY, or auto (fixed:10,100ms with checkpoints, else none)"},
 }
@@ -189,11 +190,10 @@ func NewJobEnvironment(j *Job, args Args, opts ...Option) (*Environment, error) 
 func checkpointOptions(args Args) ([]Option, error) {
 	var opts []Option
 	switch b := args["state-backend"]; b {
-	case "heap", "":
-	case "pebble":
-		return nil, fmt.Errorf("--state-backend pebble: not available in this build; use heap")
+	case "", actors.BackendHeap, actors.BackendPebble:
+		opts = append(opts, WithStateBackend(b, args["local-state-dir"]))
 	default:
-		return nil, fmt.Errorf("--state-backend %q: want heap", b)
+		return nil, fmt.Errorf("--state-backend %q: want heap or pebble", b)
 	}
 	dir := args["checkpoint-dir"]
 	interval, err := args.Duration("checkpoint-interval")
