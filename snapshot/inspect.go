@@ -22,7 +22,22 @@ type Inspection struct {
 	MaxParallelism int
 	TotalSize      int64
 	Operators      []OperatorInspection
-	Problems       []string
+	// KeyedStores lists the keyed store checkpoints (Pebble) the
+	// manifest names.
+	KeyedStores []KeyedStoreInspection
+	Problems    []string
+}
+
+// KeyedStoreInspection is one keyed store checkpoint of an Inspection:
+// its directory, the operators that keep entries in it, and the number
+// and total size of its files (table files are often shared with other
+// checkpoints through hard links, so the sizes of several checkpoints do
+// not add up).
+type KeyedStoreInspection struct {
+	Dir       string
+	Operators []string
+	Files     int
+	Size      int64
 }
 
 // OperatorInspection is one operator of an Inspection.
@@ -99,6 +114,30 @@ func Inspect(fsys FS, path string) (*Inspection, error) {
 		}
 		in.Operators = append(in.Operators, oi)
 	}
+	for _, d := range m.KeyedStores() {
+		ks := KeyedStoreInspection{Dir: d}
+		for _, op := range m.Operators {
+			for _, st := range op.Subtasks {
+				if st.KeyedStore == d {
+					ks.Operators = append(ks.Operators, fmt.Sprintf("%s[%d]", op.UID, st.Subtask))
+				}
+			}
+		}
+		names, err := fsys.ReadDir(filepath.Join(dir, d))
+		if err != nil {
+			in.Problems = append(in.Problems, fmt.Sprintf("keyed store %s: %v", d, err))
+		}
+		for _, n := range names {
+			if fi, err := fsys.Stat(filepath.Join(dir, d, n)); err == nil {
+				ks.Files++
+				ks.Size += fi.Size()
+			}
+		}
+		in.KeyedStores = append(in.KeyedStores, ks)
+	}
+	if err := checkKeyedStores(m, false); err != nil {
+		in.Problems = append(in.Problems, err.Error())
+	}
 	return in, nil
 }
 
@@ -132,6 +171,15 @@ func (in *Inspection) String() string {
 			}
 			fmt.Fprintf(tw, "  %d\t[%d, %d)\t%s\t%d\t%d\t%s\t%d bytes\n",
 				st.Subtask, st.KeyGroups.Start, st.KeyGroups.End, file, st.Size, st.KeyedEntries, opStates, st.SourcePositions)
+		}
+		tw.Flush()
+	}
+	if len(in.KeyedStores) > 0 {
+		fmt.Fprintf(&b, "\nkeyed stores (Pebble checkpoints; their entries are not counted above):\n")
+		tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  directory\tfiles\tbytes\toperators")
+		for _, ks := range in.KeyedStores {
+			fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", ks.Dir, ks.Files, ks.Size, strings.Join(ks.Operators, " "))
 		}
 		tw.Flush()
 	}

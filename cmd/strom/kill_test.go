@@ -37,7 +37,7 @@ func sortedLines(t *testing.T, path string) []string {
 }
 
 // TestKilledRunsMatchAnUninterruptedRun kills `strom run` with SIGKILL at
-// random moments of a checkpointed run, runs the same command again each
+// random moments of a checkpointed run, with either state backend, runs the same command again each
 // time, and requires the final output to equal that of a run that was never
 // killed: exactly once, end to end.
 func TestKilledRunsMatchAnUninterruptedRun(t *testing.T) {
@@ -70,8 +70,12 @@ func TestKilledRunsMatchAnUninterruptedRun(t *testing.T) {
 		{"windowagg", []string{"--window", "sliding:500ms,100ms", "--out-of-orderness", "100ms", "--parallelism", "1"}, []string{"", ".late", ".rejected"}},
 		{"wordcount", []string{"--parallelism", "2"}, []string{""}},
 	}
-	for _, job := range jobs {
-		t.Run(job.name, func(t *testing.T) {
+	for _, c := range []struct {
+		job     int
+		backend string
+	}{{0, "heap"}, {1, "heap"}, {0, "pebble"}, {1, "pebble"}} {
+		job := jobs[c.job]
+		t.Run(job.name+"/"+c.backend, func(t *testing.T) {
 			run := func(out string, extra ...string) *exec.Cmd {
 				args := append([]string{"run", job.name, "--input", in, "--output", out, "--progress", "0"}, job.args...)
 				cmd := exec.Command(bin, append(args, extra...)...)
@@ -85,7 +89,8 @@ func TestKilledRunsMatchAnUninterruptedRun(t *testing.T) {
 
 			out := filepath.Join(t.TempDir(), "out")
 			ckpt := filepath.Join(t.TempDir(), "ckpt")
-			extra := []string{"--checkpoint-dir", ckpt, "--checkpoint-interval", "50ms", "--rate", "8000", "--log-level", "info"}
+			extra := []string{"--checkpoint-dir", ckpt, "--checkpoint-interval", "50ms", "--rate", "8000", "--log-level", "info",
+				"--state-backend", c.backend, "--local-state-dir", t.TempDir()}
 			var logs []*bytes.Buffer
 			kills, finished := 0, false
 			for !finished {
