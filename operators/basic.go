@@ -91,6 +91,9 @@ type SinkOperator[T any] struct {
 	Base
 	Sink    Sink[T]
 	written int64
+	// opStates are the operator states the sink registered (see
+	// operator_state.go).
+	opStates *operatorStateRegistry
 }
 
 // Written returns the number of records handed to the sink.
@@ -100,6 +103,8 @@ func (s *SinkOperator[T]) Written() int64 { return s.written }
 func (s *SinkOperator[T]) Open(ctx *TaskContext) (err error) {
 	s.Ctx = ctx
 	defer recoverInto(ctx, &err)
+	s.opStates = newOperatorStateRegistry(ctx)
+	defer bindOperatorStates(ctx, s.opStates)()
 	return attribute(ctx, s.Sink.Open(ctx))
 }
 
@@ -132,22 +137,27 @@ func (s *SinkOperator[T]) Close() (err error) {
 	return attribute(s.Ctx, s.Sink.Close())
 }
 
-// SnapshotState implements Checkpointed for sinks that are.
+// SnapshotState implements Checkpointed: the state of sinks that are
+// Checkpointed, and the operator states the sink registered.
 func (s *SinkOperator[T]) SnapshotState(id int64, w StateWriter) (err error) {
+	defer recoverInto(s.Ctx, &err)
 	if c, ok := s.Sink.(Checkpointed); ok {
-		defer recoverInto(s.Ctx, &err)
-		return attribute(s.Ctx, c.SnapshotState(id, w))
+		if err := c.SnapshotState(id, w); err != nil {
+			return attribute(s.Ctx, err)
+		}
 	}
-	return nil
+	return attribute(s.Ctx, s.opStates.snapshot(w))
 }
 
-// RestoreState implements Checkpointed for sinks that are.
+// RestoreState implements Checkpointed.
 func (s *SinkOperator[T]) RestoreState(r StateReader) (err error) {
+	defer recoverInto(s.Ctx, &err)
 	if c, ok := s.Sink.(Checkpointed); ok {
-		defer recoverInto(s.Ctx, &err)
-		return attribute(s.Ctx, c.RestoreState(r))
+		if err := c.RestoreState(r); err != nil {
+			return attribute(s.Ctx, err)
+		}
 	}
-	return nil
+	return attribute(s.Ctx, s.opStates.restore(r))
 }
 
 // NotifyCheckpointComplete implements CheckpointListener for sinks that

@@ -98,15 +98,19 @@ type CoProcess[IN1, IN2, OUT any] struct {
 	pc    ProcessContext
 	out   emitter[OUT]
 	clock gateClock
+	// opStates are the operator states the function registered (see
+	// operator_state.go).
+	opStates *operatorStateRegistry
 }
 
 // Open implements Operator.
-func (p *CoProcess[IN1, IN2, OUT]) Open(ctx *TaskContext) error {
+func (p *CoProcess[IN1, IN2, OUT]) Open(ctx *TaskContext) (err error) {
 	p.Ctx = ctx
 	p.pc = ProcessContext{watermark: NoTimestamp, sides: p.Sides, task: ctx}
 	p.out = emitter[OUT]{out: p.Out}
 	p.clock = newGateClock()
-	return openFn(ctx, p.Fn)
+	p.opStates, err = openWithOperatorStates(ctx, p.Fn)
+	return err
 }
 
 // Input1 returns the input of gate 0.

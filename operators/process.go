@@ -213,14 +213,18 @@ type Process[IN, OUT any] struct {
 	Sides *SideOutputs
 	pc    ProcessContext
 	out   emitter[OUT]
+	// opStates are the operator states the function registered (see
+	// operator_state.go).
+	opStates *operatorStateRegistry
 }
 
 // Open implements Operator.
-func (p *Process[IN, OUT]) Open(ctx *TaskContext) error {
+func (p *Process[IN, OUT]) Open(ctx *TaskContext) (err error) {
 	p.Ctx = ctx
 	p.pc = ProcessContext{watermark: NoTimestamp, sides: p.Sides, task: ctx}
 	p.out.out = p.Out
-	return openFn(ctx, p.Fn)
+	p.opStates, err = openWithOperatorStates(ctx, p.Fn)
+	return err
 }
 
 // ProcessBatch implements Input.

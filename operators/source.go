@@ -102,6 +102,9 @@ type SourceOperator[T any] struct {
 	buf        Batch[T]
 	emitted    int64
 	wm         *watermarker[T]
+	// opStates are the operator states the source registered (see
+	// operator_state.go).
+	opStates *operatorStateRegistry
 }
 
 // Emitted implements SourceTask.
@@ -116,7 +119,7 @@ func (s *SourceOperator[T]) Open(ctx *TaskContext) (err error) {
 			return attribute(ctx, err)
 		}
 	}
-	if err := s.Source.Open(ctx); err != nil {
+	if err := s.openSource(ctx); err != nil {
 		return attribute(ctx, err)
 	}
 	if s.Watermarks == nil {
