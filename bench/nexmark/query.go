@@ -24,6 +24,11 @@ type Query struct {
 	// event time (stream.ForBoundedOutOfOrderness), for queries with
 	// event-time windows, joins or timers.
 	EventTime bool
+	// ProcessingTime tells that the rows depend on the processing time
+	// at which records are handled (q12): they differ from run to run,
+	// between parallelisms and from the baseline's, so digests cannot be
+	// compared.
+	ProcessingTime bool
 	// Build adds the query to the job of events and writes every result
 	// row to out, with Blackhole.
 	Build func(events *stream.DataStream[Event], out *Results)
