@@ -340,7 +340,14 @@ func (t *subtask) restore(m *snapshot.Manifest, ownStore bool) (err error) {
 		}
 		if i == 0 && t.source != nil {
 			if plan.OldParallelism != plan.NewParallelism {
-				return fmt.Errorf("restore source %q: parallelism %d differs from the checkpoint's %d; sources resume only at the same parallelism", v.Name, plan.NewParallelism, plan.OldParallelism)
+				rs, ok := t.source.(operators.RescalableSource)
+				if !ok {
+					return fmt.Errorf("restore source %q at parallelism %d from %d: %w", v.Name, plan.NewParallelism, plan.OldParallelism, operators.ErrNotRescalable)
+				}
+				if err := rs.SeekRescaled(plan.SourcePositions); err != nil {
+					return fmt.Errorf("restore source %q subtask %d at parallelism %d (from %d): %w", v.Name, t.index, plan.NewParallelism, plan.OldParallelism, err)
+				}
+				continue
 			}
 			pos := plan.SourcePositions[t.index]
 			if len(pos) == 0 {
