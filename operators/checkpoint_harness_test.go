@@ -72,6 +72,9 @@ type ckCase[T any] struct {
 	// batchMode runs the instances in batch mode, whose output at the end
 	// of input has no order: runs are compared sorted.
 	batchMode bool
+	// backend, when set, runs the instances on the Pebble state backend
+	// (state_backend_test.go); nil runs them on the heap.
+	backend *testBackend
 }
 
 // diff compares the output of two runs of c.
@@ -105,6 +108,8 @@ type ckRun[T any] struct {
 	clock *virtualMillis
 	out   []string
 	insts []ckInstance[T]
+	// stores are the instances' Pebble stores (Pebble backend).
+	stores backendStores
 }
 
 func newRun[T any](t *testing.T, c ckCase[T]) *ckRun[T] {
@@ -121,16 +126,22 @@ func (r *ckRun[T]) start(parallelism int, states []*MemState) {
 		}
 	}
 	r.insts = r.insts[:0]
+	native := r.stores.start(r.t, r.c.backend, parallelism, states != nil)
 	for j := range parallelism {
 		in := r.c.make(&r.out)
 		ctx := &TaskContext{Operator: r.c.name, OperatorID: r.c.name, Subtask: j, Parallelism: parallelism,
 			MaxParallelism: testMaxParallelism, Clock: r.clock, BatchMode: r.c.batchMode}
+		ctx.Store = r.stores.store(j)
 		if err := in.op.Open(ctx); err != nil {
 			r.t.Fatal(err)
 		}
 		if states != nil {
 			kgs := snapshot.RangeFor(j, testMaxParallelism, parallelism)
-			if err := in.op.(Checkpointed).RestoreState(RescaledReader(states, kgs, j, parallelism)); err != nil {
+			from := states
+			if native {
+				from = r.stores.withoutStored(r.c.backend, states)
+			}
+			if err := in.op.(Checkpointed).RestoreState(RescaledReader(from, kgs, j, parallelism)); err != nil {
 				r.t.Fatalf("restore subtask %d of %d: %v", j, parallelism, err)
 			}
 		}
@@ -148,6 +159,7 @@ func (r *ckRun[T]) snapshot() []*MemState {
 			r.t.Fatalf("snapshot subtask %d: %v", j, err)
 		}
 		kgs := snapshot.RangeFor(j, testMaxParallelism, len(r.insts))
+		r.stores.snapshot(r.t, j, kgs, states[j])
 		for _, kg := range states[j].KeyGroups() {
 			if !kgs.Contains(kg) {
 				r.t.Fatalf("subtask %d owning %v wrote key group %d", j, kgs, kg)
@@ -220,7 +232,7 @@ func checkRestores[T any](t *testing.T, rnd *rand.Rand, c ckCase[T], steps []ckS
 	for i, s := range steps {
 		states := chain.snapshot()
 		chain.start(1, states)
-		if d := stateDiff(chain.snapshot()[0], states[0]); d != "" {
+		if d := stateDiff(c.comparable(chain.snapshot()[0]), c.comparable(states[0])); d != "" {
 			t.Fatalf("%s: before step %d: the snapshot of the restored instance differs: %s", c.name, i, d)
 		}
 		chain.apply(i, s)
@@ -393,6 +405,9 @@ func checkCorruptionFails[T any](t *testing.T, c ckCase[T], steps []ckStep[T]) {
 				}
 				in := c.make(new([]string))
 				ctx := &TaskContext{Operator: c.name, Parallelism: 1, MaxParallelism: testMaxParallelism, Clock: &virtualMillis{}}
+				if c.backend != nil {
+					ctx.Store = c.backend.newStore(t)
+				}
 				if err := in.op.Open(ctx); err != nil {
 					t.Fatal(err)
 				}
