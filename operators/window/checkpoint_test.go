@@ -101,6 +101,10 @@ type ckRun struct {
 	clock vclock
 	out   []string
 	ops   []checkpointed
+	// db, when set, holds the state of the instances started next, one
+	// store each; stores are those of ops (nil on the heap).
+	db     *testDB
+	stores []*operators.StateStore
 }
 
 func (r *ckRun) start(parallelism int, states []*operators.MemState) {
@@ -110,10 +114,14 @@ func (r *ckRun) start(parallelism int, states []*operators.MemState) {
 			r.t.Fatal(err)
 		}
 	}
-	r.ops = r.ops[:0]
+	r.ops, r.stores = r.ops[:0], r.stores[:0]
 	for j := range parallelism {
 		op := r.c.make(&r.out)
 		ctx := &operators.TaskContext{Operator: "window", Subtask: j, Parallelism: parallelism, MaxParallelism: maxPar, Clock: &r.clock}
+		if r.db != nil {
+			ctx.Store = r.db.store()
+		}
+		r.stores = append(r.stores, ctx.Store)
 		if err := op.Open(ctx); err != nil {
 			r.t.Fatal(err)
 		}
@@ -131,10 +139,7 @@ func (r *ckRun) snapshot() []*operators.MemState {
 	r.t.Helper()
 	states := make([]*operators.MemState, len(r.ops))
 	for j, op := range r.ops {
-		states[j] = operators.NewMemState()
-		if err := op.SnapshotState(1, states[j]); err != nil {
-			r.t.Fatalf("%s: snapshot: %v", r.c.name, err)
-		}
+		states[j] = snapshotFull(r.t, op, r.stores[j])
 		kgs := snapshot.RangeFor(j, maxPar, len(r.ops))
 		for _, kg := range states[j].KeyGroups() {
 			if !kgs.Contains(kg) {
@@ -194,13 +199,21 @@ func runAllSteps(t *testing.T, c ckCase, steps []cstep) []string {
 // checkRestores checks a chain restored before every step, and an
 // instance that snapshots and goes on and one restored from that snapshot
 // at a few random steps, against one uninterrupted instance.
-func checkRestores(t *testing.T, rnd *rand.Rand, c ckCase, steps []cstep) {
+//
+// The chain alternates between the heap and the Pebble backend (pdb), so
+// that each restores the other's checkpoints, and the snapshot of every
+// restored instance must equal the checkpoint it was restored from. The
+// instance that goes on runs on one backend and the restored one on the
+// other.
+func checkRestores(t *testing.T, rnd *rand.Rand, c ckCase, steps []cstep, pdb *testDB) {
 	t.Helper()
 	want := runAllSteps(t, c, steps)
+	dbs := [2]*testDB{nil, pdb}
 	chain := &ckRun{t: t, c: c}
 	chain.start(1, nil)
 	for i, s := range steps {
 		states := chain.snapshot()
+		chain.db = dbs[(i+1)%2]
 		chain.start(1, states)
 		if d := stateDiff(chain.snapshot()[0], states[0]); d != "" {
 			t.Fatalf("%s: before step %d: the snapshot of the restored instance differs:%s", c.name, i, d)
@@ -210,15 +223,15 @@ func checkRestores(t *testing.T, rnd *rand.Rand, c ckCase, steps []cstep) {
 	if d := lineDiff(chain.out, want); d != "" {
 		t.Fatalf("%s: restored before every step:\n%s", c.name, d)
 	}
-	for range 2 {
+	for round := range 2 {
 		cut := rnd.IntN(len(steps) + 1)
-		goOn := &ckRun{t: t, c: c}
+		goOn := &ckRun{t: t, c: c, db: dbs[round]}
 		goOn.start(1, nil)
 		for i, s := range steps[:cut] {
 			goOn.apply(i, s)
 		}
 		states := goOn.snapshot()
-		restored := &ckRun{t: t, c: c, clock: goOn.clock, out: slices.Clone(goOn.out)}
+		restored := &ckRun{t: t, c: c, clock: goOn.clock, out: slices.Clone(goOn.out), db: dbs[1-round]}
 		restored.start(1, states)
 		for i, s := range steps[cut:] {
 			goOn.apply(cut+i, s)
@@ -235,15 +248,18 @@ func checkRestores(t *testing.T, rnd *rand.Rand, c ckCase, steps []cstep) {
 
 // checkRescale checks a run on 2 subtasks restored into parallelism ones
 // at step cut against the records of one uninterrupted instance.
-func checkRescale(t *testing.T, c ckCase, steps []cstep, cut, parallelism int) {
+// The 2 subtasks run on from, the rescaled ones on to (nil: the heap).
+func checkRescale(t *testing.T, c ckCase, steps []cstep, cut, parallelism int, from, to *testDB) {
 	t.Helper()
 	want := recordLines(runAllSteps(t, c, steps))
-	r := &ckRun{t: t, c: c}
+	r := &ckRun{t: t, c: c, db: from}
 	r.start(2, nil)
 	for i, s := range steps[:cut] {
 		r.apply(i, s)
 	}
-	r.start(parallelism, r.snapshot())
+	states := r.snapshot()
+	r.db = to
+	r.start(parallelism, states)
 	for i, s := range steps[cut:] {
 		r.apply(cut+i, s)
 	}
@@ -396,57 +412,65 @@ func randomWindowCase(r *rand.Rand) ckCase {
 	slide := 1 + r.Int64N(size)
 	lateness := msOf([]int64{0, 0, 5, 20}[r.IntN(4)])
 	sliding := SlidingEventTime(msOf(size), msOf(slide)).WithOffset(msOf(r.Int64N(slide)))
-	name := func(s string) string { return fmt.Sprintf("%s size %d slide %d lateness %v", s, size, slide, lateness) }
+	// A tiny cache makes the Pebble backend evict; 0 is the default.
+	cache := r.IntN(4)
+	name := func(s string) string {
+		return fmt.Sprintf("%s size %d slide %d lateness %v cache %d", s, size, slide, lateness, cache)
+	}
 	switch r.IntN(13) {
 	case 0:
-		return aggregateCase(name("tumbling"), Config[string, rec]{Assigner: TumblingEventTime(msOf(size)), AllowedLateness: lateness})
+		return aggregateCase(name("tumbling"), Config[string, rec]{StateCacheSize: cache, Assigner: TumblingEventTime(msOf(size)), AllowedLateness: lateness})
 	case 1:
-		return aggregateCase(name("sliding panes"), Config[string, rec]{Assigner: sliding, AllowedLateness: lateness})
+		return aggregateCase(name("sliding panes"), Config[string, rec]{StateCacheSize: cache, Assigner: sliding, AllowedLateness: lateness})
 	case 2:
-		return aggregateCase(name("sliding general"), Config[string, rec]{Assigner: sliding, AllowedLateness: lateness, DisablePanes: true})
+		return aggregateCase(name("sliding general"), Config[string, rec]{StateCacheSize: cache, Assigner: sliding, AllowedLateness: lateness, DisablePanes: true})
 	case 3:
-		return listCase(name("sliding list"), Config[string, rec]{Assigner: sliding, AllowedLateness: lateness})
+		return listCase(name("sliding list"), Config[string, rec]{StateCacheSize: cache, Assigner: sliding, AllowedLateness: lateness})
 	case 4:
-		return aggregateCase(name("session"), Config[string, rec]{Assigner: EventTimeSession(msOf(slide)), AllowedLateness: lateness})
+		return aggregateCase(name("session"), Config[string, rec]{StateCacheSize: cache, Assigner: EventTimeSession(msOf(slide)), AllowedLateness: lateness})
 	case 5:
-		return listCase(name("session list"), Config[string, rec]{Assigner: EventTimeSession(msOf(slide)), AllowedLateness: lateness})
+		return listCase(name("session list"), Config[string, rec]{StateCacheSize: cache, Assigner: EventTimeSession(msOf(slide)), AllowedLateness: lateness})
 	case 6:
-		return listCase(name("count sliding"), Config[string, rec]{Assigner: GlobalWindows(),
+		return listCase(name("count sliding"), Config[string, rec]{StateCacheSize: cache, Assigner: GlobalWindows(),
 			Trigger: CountTrigger(1 + r.Int64N(3)), Evictor: CountEvictor(1 + r.Int64N(5))})
 	case 7:
-		return aggregateCase(name("count tumbling"), Config[string, rec]{Assigner: GlobalWindows(),
+		return aggregateCase(name("count tumbling"), Config[string, rec]{StateCacheSize: cache, Assigner: GlobalWindows(),
 			Trigger: PurgingTrigger(CountTrigger(1 + r.Int64N(4)))})
 	case 8:
-		return aggregateCase(name("continuous event time"), Config[string, rec]{Assigner: EventTimeSession(msOf(slide)),
+		return aggregateCase(name("continuous event time"), Config[string, rec]{StateCacheSize: cache, Assigner: EventTimeSession(msOf(slide)),
 			Trigger: ContinuousEventTimeTrigger(msOf(1 + r.Int64N(5))), AllowedLateness: lateness})
 	case 9:
-		return aggregateCase(name("processing-time sliding"), Config[string, rec]{Assigner: SlidingProcessingTime(msOf(size), msOf(slide))})
+		return aggregateCase(name("processing-time sliding"), Config[string, rec]{StateCacheSize: cache, Assigner: SlidingProcessingTime(msOf(size), msOf(slide))})
 	case 10:
-		return listCase(name("processing-time session"), Config[string, rec]{Assigner: ProcessingTimeSession(msOf(slide)),
+		return listCase(name("processing-time session"), Config[string, rec]{StateCacheSize: cache, Assigner: ProcessingTimeSession(msOf(slide)),
 			Trigger: ContinuousProcessingTimeTrigger(msOf(1 + r.Int64N(5)))})
 	case 11:
-		return reduceCase(name("reduce sliding panes"), Config[string, rec]{Assigner: sliding, AllowedLateness: lateness})
+		return reduceCase(name("reduce sliding panes"), Config[string, rec]{StateCacheSize: cache, Assigner: sliding, AllowedLateness: lateness})
 	}
-	return listCase(name("time evictor"), Config[string, rec]{Assigner: TumblingEventTime(msOf(size)),
+	return listCase(name("time evictor"), Config[string, rec]{StateCacheSize: cache, Assigner: TumblingEventTime(msOf(size)),
 		Trigger: CountTrigger(2), Evictor: TimeEvictor(msOf(slide)), AllowedLateness: lateness})
 }
 
 func TestWindowsRestore(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
+	pdb := newBackend(t, "pebble")
 	for range 200 {
 		c := randomWindowCase(r)
-		checkRestores(t, r, c, randomCSteps(r, 5+r.IntN(45), 1+r.IntN(5), 4, r.Int64N(20)))
+		checkRestores(t, r, c, randomCSteps(r, 5+r.IntN(45), 1+r.IntN(5), 4, r.Int64N(20)), pdb)
 	}
 }
 
 func TestWindowsRescale(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
-	for range 100 {
+	pdb := newBackend(t, "pebble")
+	for i := range 100 {
 		c := randomWindowCase(r)
 		steps := randomCSteps(r, 10+r.IntN(50), 4+r.IntN(12), 4, r.Int64N(20))
 		cut := r.IntN(len(steps) + 1)
-		checkRescale(t, c, steps, cut, 1)
-		checkRescale(t, c, steps, cut, 3)
+		// Heap to heap, Pebble to heap, heap to Pebble, Pebble to Pebble.
+		from, to := [2]*testDB{nil, pdb}[i%2], [2]*testDB{nil, pdb}[i/2%2]
+		checkRescale(t, c, steps, cut, 1, from, to)
+		checkRescale(t, c, steps, cut, 3, to, from)
 	}
 }
 

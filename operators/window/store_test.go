@@ -1,7 +1,12 @@
 package window
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stromhq/strom/operators"
@@ -100,4 +105,118 @@ func snapshotFull(t testing.TB, op operators.Checkpointed, s *operators.StateSto
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestWindowsRestoreOwnPebbleCheckpoint restores instances as the runtime
+// does from the subtask's own Pebble checkpoint: the store from a Pebble
+// checkpoint of the instance and, from the state file, only what the
+// operator keeps outside the store. The restored instance must emit what
+// an uninterrupted one emits and snapshot as the original did.
+func TestWindowsRestoreOwnPebbleCheckpoint(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for i := range 20 {
+		c := randomWindowCase(r)
+		steps := randomCSteps(r, 10+r.IntN(40), 1+r.IntN(5), 4, r.Int64N(20))
+		want := runAllSteps(t, c, steps)
+		cut := r.IntN(len(steps) + 1)
+
+		goOn := &ckRun{t: t, c: c, db: openTestDB(t, t.TempDir())}
+		goOn.start(1, nil)
+		for i, s := range steps[:cut] {
+			goOn.apply(i, s)
+		}
+		op, store := goOn.ops[0], goOn.stores[0]
+		file := operators.NewMemState()
+		if err := op.SnapshotState(1, file); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		ck := filepath.Join(t.TempDir(), "ck")
+		if _, err := store.DB().Checkpoint(ck); err != nil {
+			t.Fatal(err)
+		}
+		full := snapshotFull(t, op, store)
+
+		db, err := pebblestate.Restore(ck, filepath.Join(t.TempDir(), "db"), pebblestate.Options{CacheSize: 16 << 20, MemTableSize: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tdb := &testDB{t: t, db: db}
+		t.Cleanup(tdb.close)
+		restored := &ckRun{t: t, c: c, clock: goOn.clock, out: slices.Clone(goOn.out)}
+		rop := c.make(&restored.out)
+		ctx := &operators.TaskContext{Operator: "window", Parallelism: 1, MaxParallelism: maxPar, Clock: &restored.clock,
+			Store: tdb.storeOf(store.UID())}
+		if err := rop.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := rop.RestoreState(file.Reader(snapshot.RangeFor(0, maxPar, 1))); err != nil {
+			t.Fatalf("%s: restore at step %d: %v", c.name, cut, err)
+		}
+		restored.ops, restored.stores = []checkpointed{rop}, []*operators.StateStore{ctx.Store}
+		if d := stateDiff(snapshotFull(t, rop, ctx.Store), full); d != "" {
+			t.Fatalf("%s: iteration %d: the restored instance snapshots differently:%s", c.name, i, d)
+		}
+		for i, s := range steps[cut:] {
+			restored.apply(cut+i, s)
+		}
+		if d := lineDiff(restored.out, want); d != "" {
+			t.Fatalf("%s: restored from its Pebble checkpoint at step %d:\n%s", c.name, cut, d)
+		}
+		goOn.start(0, nil) // closes the instance
+	}
+}
+
+// TestWindowStoreErrorsFailTheStep checks that state the store cannot give
+// back fails the step with an error naming the store, rather than
+// crashing or emitting wrong results.
+func TestWindowStoreErrorsFailTheStep(t *testing.T) {
+	for _, path := range []string{"general", "panes"} {
+		t.Run(path, func(t *testing.T) {
+			db := newBackend(t, "pebble")
+			var out []string
+			cfg := Config[string, rec]{Assigner: SlidingEventTime(msOf(10), msOf(5)), DisablePanes: path == "general", StateCacheSize: 1}
+			op := aggregateCase("", cfg).make(&out)
+			store := db.store()
+			if err := op.Open(&operators.TaskContext{Operator: "window", Parallelism: 1, MaxParallelism: maxPar, Clock: &vclock{}, Store: store}); err != nil {
+				t.Fatal(err)
+			}
+			defer op.Close()
+			if err := op.ProcessBatch(batchAt(rec{"a", 1}, 1, rec{"b", 2}, 2)); err != nil {
+				t.Fatal(err)
+			}
+			// The cache holds one window or pane: a's went to the store.
+			// Damage every entry of a.
+			if err := store.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			var damaged int
+			if err := store.DB().Iterate(store.UID(), allKeyGroups, func(kg int, state string, key, _ []byte) error {
+				damaged++
+				return store.Put(kg, state[0], slices.Clone(key), []byte{0xff, 0xff})
+			}); err != nil || damaged == 0 {
+				t.Fatalf("damaged %d entries: %v", damaged, err)
+			}
+			err := op.ProcessBatch(batchAt(rec{"a", 3}, 3))
+			if err == nil {
+				err = op.ProcessWatermark(100)
+			}
+			if !errors.Is(err, operators.ErrCorruptState) || !errors.Is(err, errStore) || errors.Is(err, operators.ErrPanic) {
+				t.Fatalf("error %v: want a corrupt state error of the store", err)
+			}
+			if !strings.Contains(err.Error(), "window state store") {
+				t.Fatalf("error %q does not name the store", err)
+			}
+		})
+	}
+}
+
+func batchAt(args ...any) *operators.Batch[rec] {
+	b := operators.NewBatch[rec](len(args) / 2)
+	for i := 0; i < len(args); i += 2 {
+		b.Append(args[i].(rec), int64(args[i+1].(int)))
+	}
+	return b
 }
