@@ -19,13 +19,29 @@
 // own; Poll never blocks but returns a Wait when the bucket is empty.
 //
 // [LineSource] is an operators.CheckpointedSource. Its position is the
-// byte offset of the next line the subtask will read, in a small versioned
-// binary encoding that also carries the subtask, the parallelism, the
-// file's size and the subtask's byte range; Seek, called after Open and
-// before the first Poll, continues exactly there, so that no line is lost
-// or read twice. A position is accepted only by the same subtask at the
-// same parallelism over an unchanged file (same size, the offset at the
-// start of a line); anything else is refused with an error.
+// byte offset of the next line the subtask will read and the byte ranges
+// it has left, in a small versioned binary encoding that also carries the
+// subtask, the parallelism and the file's size; Seek, called after Open
+// and before the first Poll, continues exactly there, so that no line is
+// lost or read twice. Seek accepts a position only from the same subtask
+// at the same parallelism over an unchanged file (same size, the offset
+// at the start of a line); anything else is refused with an error.
+// Positions of the earlier encoding, which held the subtask's byte range
+// alone, are still read.
+//
+// [LineSource] is also an operators.RescalableSource: a job restored at
+// another parallelism than its checkpoint's calls SeekRescaled on every
+// new subtask with the positions of all old subtasks. What is left to
+// read is the union of the old subtasks' remaining ranges, each from its
+// next line to its end. Those ranges are taken in file order and their
+// bytes divided into equal pieces, one per new subtask; the cut points
+// fall anywhere, and a line belongs to the piece it starts in, by the
+// same rule as the splits above. A new subtask thus reads a list of
+// ranges in order, and its positions record that list, so that the job
+// can be rescaled again. The positions must be complete (one per old
+// subtask, in order, each of the parallelism their number says), of an
+// unchanged file, at line starts and with disjoint ranges; anything else
+// is refused with an error.
 //
 // # Writing
 //

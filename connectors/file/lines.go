@@ -29,18 +29,25 @@ type LineSource struct {
 	r        *bufio.Reader
 	sub, par int
 	size     int64 // the file's size at Open
-	start    int64 // this subtask's byte range is [start, end)
-	pos      int64 // offset of the next unread byte: the next line
-	end      int64 // lines starting before end are ours
-	done     bool
-	polled   bool // Poll ran since Open
-	limit    *ratelimit.Bucket
-	scratch  []byte // assembles lines longer than the buffer
+	// ranges holds the byte ranges whose lines are left to read, in
+	// order; ranges[0] is the one being read. A subtask that did not
+	// resume at another parallelism has at most one, its split.
+	ranges  []byteRange
+	pos     int64 // offset of the next unread byte: the next line
+	done    bool
+	polled  bool // Poll ran since Open
+	limit   *ratelimit.Bucket
+	scratch []byte // assembles lines longer than the buffer
 }
+
+// byteRange is the byte range [start, end) of a file; the lines that
+// start inside it belong to it.
+type byteRange struct{ start, end int64 }
 
 var (
 	_ operators.Source[string]     = (*LineSource)(nil)
 	_ operators.CheckpointedSource = (*LineSource)(nil)
+	_ operators.RescalableSource   = (*LineSource)(nil)
 )
 
 // Lines returns a source of the lines of the file at path. Records carry
@@ -84,28 +91,56 @@ func (s *LineSource) Open(ctx *operators.TaskContext) error {
 	}
 	s.f = f
 	s.size = fi.Size()
-	start, end := span(s.size, sub, par)
-	s.start, s.pos, s.end = start, start, end
-	if start >= end {
-		s.done = true // no line starts in an empty range
-		return nil
+	s.ranges, s.pos = nil, 0
+	if start, end := span(s.size, sub, par); start < end {
+		s.ranges = []byteRange{{start, end}}
 	}
-	if start > 0 {
-		// Step back one byte and discard through the next newline: when
-		// start is exactly the beginning of a line, only the preceding
-		// "\n" is discarded and that line is ours.
-		if _, err := f.Seek(start-1, io.SeekStart); err != nil {
-			return fmt.Errorf("seek input %s: %w", s.path, err)
+	return s.enter(false)
+}
+
+// enter positions the reader at the first line that starts in s.ranges[0],
+// dropping the leading ranges in which no line starts; the source is done
+// once none is left. With continued, s.pos is where the reader is and ends
+// a line that was read or skipped, so no line starts between s.pos and the
+// last offset read; a range that begins at or before s.pos then continues
+// there without a seek. Otherwise the reader seeks to the range's start.
+func (s *LineSource) enter(continued bool) error {
+	for len(s.ranges) > 0 {
+		r := s.ranges[0]
+		if !continued || s.pos < r.start {
+			if err := s.seekRange(r.start); err != nil {
+				return err
+			}
+			continued = true
 		}
-		s.pos = start - 1
-	}
-	s.r = bufio.NewReaderSize(f, s.bufSize)
-	if start > 0 {
-		if err := s.skipLine(); err != nil {
-			return err
+		if s.pos < r.end {
+			break
 		}
+		s.ranges = s.ranges[1:]
 	}
-	s.done = s.done || s.pos >= s.end
+	s.done = len(s.ranges) == 0
+	return nil
+}
+
+// seekRange moves the reader to the first line that starts at or after
+// start: it steps back one byte and discards through the next newline, so
+// that when start is exactly the beginning of a line only the preceding
+// "\n" is discarded. A line that starts before start and runs past it is
+// skipped: it belongs to whoever reads the range it starts in.
+func (s *LineSource) seekRange(start int64) error {
+	at := max(start-1, 0)
+	if _, err := s.f.Seek(at, io.SeekStart); err != nil {
+		return fmt.Errorf("seek input %s: %w", s.path, err)
+	}
+	if s.r == nil {
+		s.r = bufio.NewReaderSize(s.f, s.bufSize)
+	} else {
+		s.r.Reset(s.f)
+	}
+	s.pos = at
+	if start > 0 {
+		return s.skipLine()
+	}
 	return nil
 }
 
@@ -134,11 +169,17 @@ func (s *LineSource) Poll(b *operators.Batch[string], max int) (operators.PollRe
 			return operators.PollResult{}, err
 		}
 		if !ok {
-			s.done = true
+			s.ranges, s.done = nil, true
 			break
 		}
 		b.Append(string(line), operators.NoTimestamp)
-		s.done = s.pos >= s.end
+		if s.pos >= s.ranges[0].end {
+			// The line was the range's last; go on with the next range.
+			s.ranges = s.ranges[1:]
+			if err := s.enter(true); err != nil {
+				return operators.PollResult{}, err
+			}
+		}
 	}
 	return operators.PollResult{Done: s.done}, nil
 }
@@ -205,7 +246,8 @@ func (s *LineSource) tooLong(at int64) error {
 	return fmt.Errorf("read input %s: line at offset %d is longer than %d bytes", s.path, at, s.maxLine)
 }
 
-// skipLine discards bytes through the next newline, however long the line.
+// skipLine discards bytes through the next newline, however long the line,
+// or to the end of the file.
 func (s *LineSource) skipLine() error {
 	for {
 		chunk, err := s.r.ReadSlice('\n')
@@ -216,7 +258,6 @@ func (s *LineSource) skipLine() error {
 		case err == bufio.ErrBufferFull:
 			continue
 		case err == io.EOF:
-			s.done = true
 			return nil
 		default:
 			return fmt.Errorf("read input %s at offset %d: %w", s.path, s.pos, err)
