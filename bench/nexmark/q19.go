@@ -15,7 +15,9 @@ type RankedBid struct {
 }
 
 // AppendCanonical implements Row.
-func (x RankedBid) AppendCanonical(b []byte) []byte { return appendInt(x.Bid.AppendCanonical(b), x.Rank) }
+func (x RankedBid) AppendCanonical(b []byte) []byte {
+	return appendInt(x.Bid.AppendCanonical(b), x.Rank)
+}
 
 // Q19Top is the number of bids q19 keeps per auction.
 const Q19Top = 10

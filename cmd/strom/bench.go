@@ -151,9 +151,10 @@ func printMicro(w io.Writer, results []bench.Result) error {
 	return tw.Flush()
 }
 
-// benchNexmark runs `strom bench nexmark`: one query, once, on Strom or as
-// its baseline. With --json the last line of stdout is the JSON form of
-// nexmark.Result.
+// benchNexmark runs `strom bench nexmark`: one query, --repeat times, on
+// Strom or as its baseline. With --json the last line of stdout is the
+// JSON form of nexmark.Summary: nexmark.Result's keys, with the medians
+// of the runs' figures, plus repeat and, for more than one run, runs.
 func benchNexmark(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("strom bench nexmark", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -161,12 +162,13 @@ func benchNexmark(args []string, stdout, stderr io.Writer) error {
 	events := fs.Int64("events", nexmark.DefaultEvents, "events to generate")
 	par := fs.Int("parallelism", 1, "parallelism of every operator of the job (the baseline runs on one goroutine)")
 	interval := fs.Duration("checkpoint-interval", 0, "interval of the Strom job's exactly-once checkpoints, 0 for none")
-	backend := fs.String("state-backend", nexmark.BackendHeap, "state backend: heap (pebble is refused for now)")
+	backend := fs.String("state-backend", nexmark.BackendHeap, "state backend of keyed state: heap or pebble")
 	baseline := fs.Bool("baseline", false, "run the hand-written single-goroutine implementation of the query instead")
 	seed := fs.Uint64("seed", nexmark.DefaultSeed, "seed of the event generator")
 	rate := fs.Int64("rate", nexmark.DefaultRate, "event-time rate of the generator in events per second (events are generated as fast as possible)")
 	batch := fs.Int("batch-size", 0, "records per batch (0: the runtime's default)")
 	progress := fs.Duration("progress", time.Second, "interval of the progress line on stderr (0: none)")
+	repeat := fs.Int("repeat", 1, "runs of the query; the summary reports each run and the medians")
 	asJSON := fs.Bool("json", false, "print the result as one JSON object, the last line of stdout")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: strom bench nexmark --query QUERY [flags]\n\n"+
@@ -209,6 +211,8 @@ func benchNexmark(args []string, stdout, stderr io.Writer) error {
 		return cli.UsageError{Err: fmt.Errorf("--batch-size %d: must not be negative", *batch)}
 	case *progress < 0:
 		return cli.UsageError{Err: fmt.Errorf("--progress %v: must not be negative", *progress)}
+	case *repeat < 1:
+		return cli.UsageError{Err: fmt.Errorf("--repeat %d: must be at least 1", *repeat)}
 	}
 
 	cfg := nexmark.Config{
@@ -227,21 +231,38 @@ func benchNexmark(args []string, stdout, stderr io.Writer) error {
 	if *baseline {
 		engine = "baseline, one goroutine"
 	}
-	fmt.Fprintf(stderr, "nexmark %s (%s): %d events, seed %d, %s, GOMAXPROCS %d\n", *query, engine, *events, *seed, runtime.Version(), runtime.GOMAXPROCS(0))
+	runs := ""
+	if *repeat > 1 {
+		runs = fmt.Sprintf(", %d runs", *repeat)
+	}
+	fmt.Fprintf(stderr, "nexmark %s (%s): %d events%s, seed %d, %s, GOMAXPROCS %d\n", *query, engine, *events, runs, *seed, runtime.Version(), runtime.GOMAXPROCS(0))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := nexmark.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
 	summary := stdout
 	if *asJSON {
 		summary = stderr
 	}
-	printNexmark(summary, res)
+	var results []nexmark.Result
+	for i := range *repeat {
+		res, err := nexmark.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if *repeat > 1 {
+			fmt.Fprintf(summary, "run %d of %d: %.3fs, %s events/s, CPU %.3fs, %s events/CPU-second, %d rows, digest %s, %d checkpoints\n",
+				i+1, *repeat, res.WallSeconds, cli.FormatRate(res.EventsPerSecond), res.CPUSeconds,
+				cli.FormatRate(res.EventsPerCPUSecond), res.Results, res.ResultDigest, res.Checkpoints)
+		}
+		results = append(results, res)
+	}
+	sum, err := nexmark.Summarize(results)
+	if err != nil {
+		return err
+	}
+	printNexmark(summary, sum)
 	if *asJSON {
-		b, err := json.Marshal(res)
+		b, err := json.Marshal(sum)
 		if err != nil {
 			return err
 		}
@@ -251,8 +272,10 @@ func benchNexmark(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// printNexmark prints the summary of a run.
-func printNexmark(w io.Writer, r nexmark.Result) {
+// printNexmark prints the summary of the runs: the figures of the only
+// run, or the medians of several.
+func printNexmark(w io.Writer, s nexmark.Summary) {
+	r := s.Result
 	engine := fmt.Sprintf("strom, parallelism %d", r.Parallelism)
 	if r.Engine == "baseline" {
 		engine = "baseline, one goroutine"
@@ -261,11 +284,19 @@ func printNexmark(w io.Writer, r nexmark.Result) {
 	if r.WallSeconds > 0 {
 		cores = r.CPUSeconds / r.WallSeconds
 	}
-	fmt.Fprintf(w, "nexmark %s (%s): %d events in %.3fs\n", r.Query, engine, r.Events, r.WallSeconds)
+	if s.Repeat > 1 {
+		fmt.Fprintf(w, "nexmark %s (%s): %d events, median of %d runs: %.3fs\n", r.Query, engine, r.Events, s.Repeat, r.WallSeconds)
+	} else {
+		fmt.Fprintf(w, "nexmark %s (%s): %d events in %.3fs\n", r.Query, engine, r.Events, r.WallSeconds)
+	}
 	fmt.Fprintf(w, "  events/s             %s\n", cli.FormatRate(r.EventsPerSecond))
 	fmt.Fprintf(w, "  CPU                  %.3fs (%.2f cores)\n", r.CPUSeconds, cores)
 	fmt.Fprintf(w, "  events/CPU-second    %s\n", cli.FormatRate(r.EventsPerCPUSecond))
-	fmt.Fprintf(w, "  results              %d rows, digest %s\n", r.Results, r.ResultDigest)
+	if q, ok := nexmark.Lookup(r.Query); ok && q.ProcessingTime {
+		fmt.Fprintf(w, "  results              %d rows, digest %s (depends on processing time)\n", r.Results, r.ResultDigest)
+	} else {
+		fmt.Fprintf(w, "  results              %d rows, digest %s\n", r.Results, r.ResultDigest)
+	}
 	if r.CheckpointIntervalSeconds > 0 {
 		fmt.Fprintf(w, "  checkpoints          %d completed (every %v)\n",
 			r.Checkpoints, time.Duration(r.CheckpointIntervalSeconds*float64(time.Second)))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,6 +54,39 @@ func TestBenchNexmarkJSONContract(t *testing.T) {
 	}
 }
 
+func TestBenchNexmarkRepeat(t *testing.T) {
+	v := nexmarkJSON(t, "--query", "q5", "--events", "30000", "--repeat", "3", "--parallelism", "2")
+	runs, _ := v["runs"].([]any)
+	if v["repeat"] != 3.0 || len(runs) != 3 {
+		t.Fatalf("repeat %v, %d runs: %v", v["repeat"], len(runs), v)
+	}
+	var rates []float64
+	for _, r := range runs {
+		m := r.(map[string]any)
+		if m["result_digest"] != v["result_digest"] {
+			t.Errorf("run digest %v, summary %v", m["result_digest"], v["result_digest"])
+		}
+		rates = append(rates, m["events_per_cpu_second"].(float64))
+	}
+	slices.Sort(rates)
+	if v["events_per_cpu_second"] != rates[1] {
+		t.Errorf("events_per_cpu_second %v, want the median of %v", v["events_per_cpu_second"], rates)
+	}
+	one := nexmarkJSON(t, "--query", "q0", "--events", "1000", "--baseline")
+	if _, ok := one["runs"]; ok || one["repeat"] != 1.0 {
+		t.Errorf("one run: %v", one)
+	}
+	var o, e bytes.Buffer
+	if err := runBench([]string{"nexmark", "--query", "q1", "--events", "2000", "--repeat", "2", "--progress", "0"}, &o, &e); err != nil {
+		t.Fatalf("%v\n%s", err, e.String())
+	}
+	for _, want := range []string{"run 1 of 2: ", "run 2 of 2: ", "median of 2 runs"} {
+		if !strings.Contains(o.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, o.String())
+		}
+	}
+}
+
 func TestBenchNexmarkTextSummary(t *testing.T) {
 	var o, e bytes.Buffer
 	if err := runBench([]string{"nexmark", "--query", "q1", "--events", "5000", "--checkpoint-interval", "10s"}, &o, &e); err != nil {
@@ -78,6 +112,7 @@ func TestBenchNexmarkRefusesBadFlags(t *testing.T) {
 		{[]string{"nexmark", "--query", "q0", "--checkpoint-interval", "soon"}, "checkpoint-interval"},
 		{[]string{"nexmark", "--query", "q0", "--state-backend", "rocksdb"}, `--state-backend "rocksdb"`},
 		{[]string{"nexmark", "--query", "q0", "--rate", "0"}, "--rate 0"},
+		{[]string{"nexmark", "--query", "q0", "--repeat", "0"}, "--repeat 0"},
 		{[]string{"nexmark", "--query", "q0", "extra"}, `unexpected argument "extra"`},
 		{[]string{"nexmark", "--wat"}, "-wat"},
 	}
