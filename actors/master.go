@@ -207,11 +207,8 @@ func (m *master) Receive(c actor.Context) {
 			return
 		}
 		m.finished++
-		// A finished subtask takes no more barriers, so no later
-		// checkpoint could complete: the job's last checkpoint was taken.
-		if m.coord != nil && !m.coord.stopped {
-			m.coordActions(c, m.coord.stop("job finishing"))
-		}
+		// Finished subtasks still take part in checkpoints (see
+		// subtask.onTrigger), so checkpoints go on until the last one.
 		if m.finished == m.total {
 			m.complete(c, nil)
 		}
@@ -264,10 +261,6 @@ func (m *master) Receive(c actor.Context) {
 			c.Stop(pid)
 		}
 	}
-}
-
-func (m *master) isSource(chain int) bool {
-	return m.plan.Chains[chain].Vertices[0].NewSource != nil
 }
 
 // deploy spawns every subtask, locally or through a node agent.

@@ -64,7 +64,8 @@ func (m *master) coordActions(c actor.Context, acts []coordAction) {
 	}
 }
 
-// trigger starts checkpoint id at every source subtask.
+// trigger starts checkpoint id: every subtask gets the trigger (see
+// subtask.onTrigger), so that subtasks whose input ended take part too.
 func (m *master) trigger(c actor.Context, id int64) {
 	p, err := m.cfg.Store.NewCheckpoint(id, m.epoch)
 	if err != nil {
@@ -74,9 +75,6 @@ func (m *master) trigger(c actor.Context, id int64) {
 	m.checkpts[id] = p
 	msg := &protos.TriggerCheckpoint{CheckpointId: id, TimestampMs: time.Now().UnixMilli(), Dir: p.Dir()}
 	for _, ch := range m.plan.Chains {
-		if !m.isSource(ch.Index) {
-			continue
-		}
 		for _, pid := range m.tasks[ch.Index] {
 			c.Send(pid, msg)
 		}

@@ -111,9 +111,6 @@ func (t *subtask) Receive(c actor.Context) {
 		}
 		t.accept(m)
 	case *protos.TriggerCheckpoint:
-		if t.source == nil {
-			return
-		}
 		t.onTrigger(m)
 	case *protos.NotifyCheckpointComplete:
 		if t.state == taskRunning || t.state == taskFinishing || t.state == taskFinished {
@@ -287,10 +284,13 @@ func (t *subtask) process(a arrival) error {
 				return err
 			}
 		}
+		// An ended channel owes no barrier: the alignment in progress
+		// may be complete now, and its snapshot comes before the end of
+		// input flushes the chain.
+		t.checkAligned()
 		if t.in.open == 0 {
 			return t.endInput()
 		}
-		t.checkAligned()
 	case *protos.Barrier:
 		t.onBarrier(a.input, m)
 	}

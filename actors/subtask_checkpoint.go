@@ -31,13 +31,38 @@ type alignment struct {
 	arrived map[int32]bool
 }
 
-// onTrigger takes checkpoint id at a source subtask.
+// onTrigger handles the master's trigger of checkpoint id, which every
+// subtask receives. A running source takes its snapshot and emits the
+// barrier. A subtask whose input ended (finishing or finished) takes its
+// snapshot at once, without a barrier: everything it emitted is ahead of
+// the end of input its consumers align on, so its final state is
+// consistent with theirs. A running subtask with inputs starts (or joins)
+// the alignment of id: barriers from upstream, or the end of channels whose
+// upstream finished, complete it. This is what lets checkpoints go on
+// once some subtasks finished, as in Flink since FLIP-147.
 func (t *subtask) onTrigger(m *protos.TriggerCheckpoint) {
-	if t.state != taskRunning {
-		t.decline(m.CheckpointId, "subtask not running")
-		return
+	id := m.CheckpointId
+	switch {
+	case t.state == taskFinishing || t.state == taskFinished:
+		if id > t.lastCheckpoint {
+			t.takeSnapshot(id, m.TimestampMs, m.Dir)
+		}
+	case t.state != taskRunning:
+		t.decline(id, "subtask not running")
+	case t.source != nil:
+		t.takeSnapshot(id, m.TimestampMs, m.Dir)
+	case id <= t.lastCheckpoint || (t.align != nil && t.align.id > id):
+		// Taken already, or given up for a newer one.
+	default:
+		if t.align != nil && t.align.id < id {
+			t.in.unblockAll()
+			t.align = nil
+		}
+		if t.align == nil {
+			t.align = &alignment{id: id, ts: m.TimestampMs, dir: m.Dir, arrived: make(map[int32]bool)}
+		}
+		t.checkAligned()
 	}
-	t.takeSnapshot(m.CheckpointId, m.TimestampMs, m.Dir)
 }
 
 // onBarrier handles barrier b from input channel ch.
