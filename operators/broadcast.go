@@ -446,6 +446,7 @@ func (p *KeyedBroadcastProcess[K, IN, BC, OUT]) Open(ctx *TaskContext) (err erro
 	p.Ctx = ctx
 	p.clock = newGateClock()
 	p.bc = BroadcastContext{watermark: NoTimestamp, sides: p.Sides, task: ctx}
+	p.core.setKeyCodec(p.KeyCodec)
 	p.opStates, err = openBroadcast(ctx, p.States, func() error { return p.core.open(ctx, p.Fn, p.Out, p.Sides) })
 	return err
 }
@@ -467,6 +468,9 @@ func (p *KeyedBroadcastProcess[K, IN, BC, OUT]) processBatch(b *Batch[IN]) (err 
 		if err := p.Fn.ProcessElement(kc, v, &p.core.out); err != nil {
 			return attribute(p.Ctx, err)
 		}
+		if err := p.core.failed(); err != nil {
+			return attribute(p.Ctx, err)
+		}
 	}
 	return attribute(p.Ctx, flushAll(&p.core.out, p.Sides))
 }
@@ -478,6 +482,9 @@ func (p *KeyedBroadcastProcess[K, IN, BC, OUT]) processBroadcastBatch(b *Batch[B
 	for i, v := range b.Values {
 		p.bc.timestamp, p.core.out.ts = b.Times[i], b.Times[i]
 		if err := p.Fn.ProcessBroadcastElement(&p.bc, v, &p.core.out); err != nil {
+			return attribute(p.Ctx, err)
+		}
+		if err := p.core.failed(); err != nil {
 			return attribute(p.Ctx, err)
 		}
 	}

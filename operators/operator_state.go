@@ -472,10 +472,10 @@ func (s *SourceOperator[T]) openSource(ctx *TaskContext) error {
 }
 
 // SnapshotState implements Checkpointed: the operator states the source
-// registered, next to its position (see CheckpointedSource). Sources
-// resume only at the parallelism of the checkpoint, so their lists come
-// back to the subtask that wrote them (an even-split list) or to every
-// subtask (a union list).
+// registered, next to its position (see CheckpointedSource). At the
+// parallelism of the checkpoint an even-split list comes back to the
+// subtask that wrote it; a RescalableSource restored at another
+// parallelism gets its lists redistributed as any operator's.
 func (s *SourceOperator[T]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(s.Ctx, &err)
 	return attribute(s.Ctx, s.opStates.snapshot(w))
