@@ -13,12 +13,13 @@ import (
 )
 
 // This file holds the operator state of user functions that are not keyed
-// (see the "Operator state" section of state_doc.go for the user's view):
-// per-subtask lists, redistributed on rescale by even split or by union,
-// their registry, and its part in the snapshot and restore of the
-// operators that run such functions (Process, CoProcess, SinkOperator,
-// SourceOperator, BroadcastProcess, KeyedBroadcastProcess). Broadcast
-// state, the other kind of operator state, is in broadcast.go.
+// (see the "Operator state and broadcast state" section of the package
+// documentation for the user's view): per-subtask lists, redistributed on
+// rescale by even split or by union, their registry, and its part in the
+// snapshot and restore of the operators that run such functions (Process,
+// CoProcess, SinkOperator, SourceOperator, BroadcastProcess,
+// KeyedBroadcastProcess). Broadcast state, the other kind of operator
+// state, is in broadcast.go.
 
 // ErrOperatorStateMismatch is wrapped by the errors of operator states
 // that do not fit together: a name registered twice, and checkpointed

@@ -76,4 +76,32 @@
 //     entries carry no schema (codec package): use protobuf messages for
 //     types that evolve, or WithStateCodec with a codec that reads the old
 //     encoding.
+//
+// # Operator state and broadcast state
+//
+// Functions that are not keyed (those Process, CoProcess,
+// BroadcastProcess, SourceOperator and SinkOperator run) keep state per
+// subtask in operator list states, created in Open like keyed states and
+// used without a context:
+//
+//	func (f *buffer) Open(ctx *operators.TaskContext) (err error) {
+//		f.pending, err = operators.NewOperatorListState[Event](ctx, "pending")
+//		return err
+//	}
+//
+// A checkpoint holds each subtask's lists. A restore at another
+// parallelism deals the entries of a NewOperatorListState out by even
+// split (every entry to one subtask), and gives every subtask all entries
+// of a NewUnionListState. As for keyed state, a name is registered once,
+// and a checkpointed state that the function does not register fails the
+// restore with ErrOperatorStateMismatch unless DiscardOperatorState drops
+// it.
+//
+// The functions of a stream connected to a broadcast stream
+// (BroadcastProcessFunction, KeyedBroadcastProcessFunction) keep
+// broadcast states: a BroadcastState is a map replicated in every subtask,
+// written only in ProcessBroadcastElement, with its BroadcastContext, and
+// read anywhere. Since every subtask applies the same broadcast records,
+// the copies are identical: a checkpoint holds subtask 0's, and a restore
+// at any parallelism gives it to every subtask.
 package operators

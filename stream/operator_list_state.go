@@ -5,12 +5,12 @@ import (
 )
 
 // This file re-exports the operator list states of functions that are not
-// keyed (see the "Operator state" section of package operators): the
-// functions that ProcessStream, CoProcess, BroadcastProcess,
-// KeyedBroadcastProcess, sources and sinks run create them in Open and use
-// them freely; checkpoints hold each subtask's lists, and a restore at
-// another parallelism deals them out by even split or hands every subtask
-// all of them (union).
+// keyed (see the "Operator state and broadcast state" section of package
+// operators): the functions that ProcessStream, CoProcess,
+// BroadcastProcess, KeyedBroadcastProcess, sources and sinks run create
+// them in Open and use them freely; checkpoints hold each subtask's
+// lists, and a restore at another parallelism deals them out by even split
+// or hands every subtask all of them (union).
 //
 //	type buffering struct {
 //		pending *stream.OperatorListState[Event]
