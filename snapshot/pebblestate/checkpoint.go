@@ -370,6 +370,9 @@ func VerifyCheckpoint(dir string) error { return CheckCheckpoint(dir, true) }
 // matches too (VerifyCheckpoint). It is the check snapshot runs on the
 // keyed store checkpoints a manifest names.
 func CheckCheckpoint(dir string, full bool) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return &snapshot.CorruptError{Path: dir, Offset: -1, What: "checkpoint directory missing", Err: err}
+	}
 	files, err := readDescriptor(dir)
 	if err != nil {
 		return err
