@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -461,5 +462,55 @@ func TestOperatorAndBroadcastStateRescale(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// listOnlyFn registers the operator states that open tells it to.
+type listOnlyFn struct {
+	open func(ctx *TaskContext) error
+}
+
+func (f *listOnlyFn) Open(ctx *TaskContext) error { return f.open(ctx) }
+
+func (f *listOnlyFn) ProcessElement(*ProcessContext, seqRecord, Collector[seqRecord]) error {
+	return nil
+}
+
+// TestOperatorStateMismatchOnRestore restores a savepoint with operator
+// list states into jobs whose function does not register them: the
+// restore fails, naming the state, unless the function discards it.
+func TestOperatorStateMismatchOnRestore(t *testing.T) {
+	dir := t.TempDir()
+	job := func(env *Environment, open func(ctx *TaskContext) error) {
+		src := FromSource(env, "seq", func() operators.Source[seqRecord] {
+			return &seqSource{keys: 10, perKey: 300, delay: 2 * time.Millisecond}
+		}, true)
+		ds := ProcessStream(src, "lists", func() ProcessFunction[seqRecord, seqRecord] { return &listOnlyFn{open: open} })
+		SinkTo(ds, "drop", func() operators.Sink[seqRecord] { return nullSink[seqRecord]{} })
+	}
+	env1 := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()),
+		WithCheckpointing(dir, 20*time.Millisecond), WithSavepointOnStop("sp"), WithBatchSize(32))
+	job(env1, func(ctx *TaskContext) error {
+		_, err := NewUnionListState[string](ctx, "config")
+		return err
+	})
+	if err := runUntilCheckpoints(env1, 2); err == nil {
+		t.Fatal("the first run finished before it was stopped; slow it down")
+	}
+	sp := filepath.Join(dir, "savepoints", "sp")
+
+	env2 := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithRestore(sp), WithBatchSize(32))
+	job(env2, func(*TaskContext) error { return nil })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := env2.Execute(ctx)
+	if err == nil || !strings.Contains(err.Error(), "operator state mismatch") || !strings.Contains(err.Error(), `"config"`) {
+		t.Fatalf("restore into a function without the state: %v", err)
+	}
+
+	env3 := NewEnvironment(WithParallelism(2), WithLogger(DiscardLogger()), WithRestore(sp), WithBatchSize(32))
+	job(env3, func(ctx *TaskContext) error { return DiscardOperatorState(ctx, "config") })
+	if err := env3.Execute(ctx); err != nil {
+		t.Fatalf("restore with the state discarded: %v", err)
 	}
 }
