@@ -30,6 +30,10 @@ const (
 	// slotRemoved marks a key known to have no value: reads see it
 	// absent without asking the store.
 	slotRemoved
+	// slotUsed marks a key written since the eviction last passed it: the
+	// eviction spares it once (a second chance, as in the CLOCK
+	// algorithm), so that hot keys stay cached.
+	slotUsed
 )
 
 // cacheSlot is the cached state of one record key.
@@ -42,9 +46,10 @@ type cacheSlot[E any] struct {
 // state (tag and prefix) in a StateStore, holding values of type E
 // decoded. Writes mark a key dirty; dirty keys are written to the store
 // when they are evicted and by flush (at every checkpoint). When the cache
-// holds bound keys, loading another evicts an eighth of them, chosen by
-// Go's randomised map iteration, so that the cost of eviction is amortised
-// over many accesses.
+// holds bound keys, loading another evicts an eighth of them, so that the
+// cost of eviction is amortised over many accesses: the eviction walks the
+// keys from where Go's randomised map iteration starts, sparing once each
+// key written since it was last passed.
 //
 // Errors of the store cannot be returned by the state accessors that meet
 // them (ValueState.Get has no error): the first is stored in *fail, the
@@ -156,7 +161,7 @@ func (c *storeCache[K, E]) exists(k K) (bool, error) {
 }
 
 // put sets the value of k (or records that e, modified in place, changed).
-func (c *storeCache[K, E]) put(k K, e E) { c.set(k, e, slotDirty) }
+func (c *storeCache[K, E]) put(k K, e E) { c.set(k, e, slotDirty|slotUsed) }
 
 // remove removes the value of k.
 func (c *storeCache[K, E]) remove(k K) {
@@ -173,21 +178,33 @@ func (c *storeCache[K, E]) set(k K, e E, flags uint8) {
 	c.m[k] = cacheSlot[E]{e: e, flags: flags}
 }
 
-// evict writes back and drops an eighth of the cached keys.
+// evict writes back and drops an eighth of the cached keys, sparing
+// recently written keys once, unless the walk met too many of them.
 func (c *storeCache[K, E]) evict() {
 	n := max(c.bound/8, 1)
+	spare := 3 * n
 	now := c.clock()
-	for k, s := range c.m {
-		if s.flags&slotDirty != 0 {
-			if err := c.write(k, s, now); err != nil {
-				c.setFail(err)
+	// A second walk evicts what the first spared, if it has to.
+	for n > 0 && len(c.m) > 0 {
+		for k, s := range c.m {
+			if s.flags&slotUsed != 0 && spare > 0 {
+				spare--
+				s.flags &^= slotUsed
+				c.m[k] = s
+				continue
+			}
+			if s.flags&slotDirty != 0 {
+				if err := c.write(k, s, now); err != nil {
+					c.setFail(err)
+					return
+				}
+			}
+			delete(c.m, k)
+			if n--; n == 0 {
 				return
 			}
 		}
-		delete(c.m, k)
-		if n--; n == 0 {
-			return
-		}
+		spare = 0
 	}
 }
 
@@ -222,7 +239,7 @@ func (c *storeCache[K, E]) flush() error {
 		if s.flags&slotRemoved != 0 {
 			delete(c.m, k)
 		} else {
-			c.m[k] = cacheSlot[E]{e: s.e}
+			c.m[k] = cacheSlot[E]{e: s.e, flags: s.flags & slotUsed}
 		}
 	}
 	return nil
