@@ -3,7 +3,6 @@ package actors
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,9 +43,9 @@ import (
 // keyedStore is a subtask's Pebble instance.
 type keyedStore struct {
 	db *pebblestate.DB
-	// dir is the local directory that holds the instance; it is removed
-	// when the subtask stops.
-	dir string
+	// local is the local directory that holds the instance; it is
+	// removed when the subtask stops.
+	local *localDir
 	// name is the base name of the instance's checkpoints in checkpoint
 	// directories.
 	name   string
@@ -112,25 +111,18 @@ func (t *subtask) ownKeyedStore(m *snapshot.Manifest) string {
 // openKeyedStore opens the subtask's Pebble instance, restored from the
 // keyed store checkpoint own of m when own is set, else empty.
 func (t *subtask) openKeyedStore(m *snapshot.Manifest, own string) (err error) {
-	base := t.cfg.LocalStateDir
-	if base == "" {
-		base = os.TempDir()
-	}
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		return fmt.Errorf("state backend pebble: local state directory: %w", err)
-	}
-	parent, err := os.MkdirTemp(base, "strom-state-")
+	local, err := newLocalDir(t.cfg.LocalStateDir, "strom-state-", t.log)
 	if err != nil {
 		return fmt.Errorf("state backend pebble: local state directory: %w", err)
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(parent)
+			local.remove()
 		}
 	}()
-	ks := &keyedStore{dir: parent, name: keyedStoreName(t.chain, t.index)}
+	ks := &keyedStore{local: local, name: keyedStoreName(t.chain, t.index)}
 	opts := pebblestate.Options{Logger: t.log, Clock: func() time.Time { return time.UnixMilli(t.cfg.Clock.NowMillis()) }}
-	dbDir := filepath.Join(parent, "db")
+	dbDir := filepath.Join(local.path, "db")
 	if own != "" {
 		ks.db, err = pebblestate.Restore(filepath.Join(m.Dir, own), dbDir, opts)
 	} else {
@@ -186,7 +178,7 @@ func (t *subtask) closeKeyedStore() error {
 	for _, s := range ks.stores {
 		errs = append(errs, s.Close())
 	}
-	errs = append(errs, ks.db.Close(), os.RemoveAll(ks.dir))
+	errs = append(errs, ks.db.Close(), ks.local.remove())
 	return errors.Join(errs...)
 }
 
@@ -194,7 +186,7 @@ func (t *subtask) closeKeyedStore() error {
 // each once for all operators of the chain, in temporary directories
 // removed by close.
 type storeSources struct {
-	tmp  string
+	tmp  *localDir
 	base string
 	dbs  map[string]*pebblestate.DB
 }
@@ -218,21 +210,14 @@ func (s *storeSources) open(cp string) (*pebblestate.DB, error) {
 	if db := s.dbs[cp]; db != nil {
 		return db, nil
 	}
-	if s.tmp == "" {
-		base := s.base
-		if base == "" {
-			base = os.TempDir()
-		}
-		if err := os.MkdirAll(base, 0o755); err != nil {
-			return nil, err
-		}
-		tmp, err := os.MkdirTemp(base, "strom-restore-")
+	if s.tmp == nil {
+		tmp, err := newLocalDir(s.base, "strom-restore-", nil)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read keyed store %s: %w", cp, err)
 		}
 		s.tmp, s.dbs = tmp, make(map[string]*pebblestate.DB)
 	}
-	db, err := pebblestate.Restore(cp, filepath.Join(s.tmp, fmt.Sprint(len(s.dbs))), pebblestate.Options{})
+	db, err := pebblestate.Restore(cp, filepath.Join(s.tmp.path, fmt.Sprint(len(s.dbs))), pebblestate.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("read keyed store %s: %w", cp, err)
 	}
@@ -246,9 +231,9 @@ func (s *storeSources) close() error {
 	for _, db := range s.dbs {
 		errs = append(errs, db.Close())
 	}
-	if s.tmp != "" {
-		errs = append(errs, os.RemoveAll(s.tmp))
+	if s.tmp != nil {
+		errs = append(errs, s.tmp.remove())
 	}
-	s.dbs, s.tmp = nil, ""
+	s.dbs, s.tmp = nil, nil
 	return errors.Join(errs...)
 }

@@ -89,8 +89,9 @@ func TestKilledRunsMatchAnUninterruptedRun(t *testing.T) {
 
 			out := filepath.Join(t.TempDir(), "out")
 			ckpt := filepath.Join(t.TempDir(), "ckpt")
+			local := t.TempDir()
 			extra := []string{"--checkpoint-dir", ckpt, "--checkpoint-interval", "50ms", "--rate", "8000", "--log-level", "info",
-				"--state-backend", c.backend, "--local-state-dir", t.TempDir()}
+				"--state-backend", c.backend, "--local-state-dir", local}
 			var logs []*bytes.Buffer
 			kills, finished := 0, false
 			for !finished {
@@ -134,6 +135,11 @@ func TestKilledRunsMatchAnUninterruptedRun(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("after %d kills, output%s has %d lines, the uninterrupted run %d", kills, suffix, len(got), len(want))
 				}
+			}
+			// The killed runs' working directories were swept by the next
+			// run, and the last one removed its own.
+			if left, err := os.ReadDir(local); err != nil || len(left) != 0 {
+				t.Fatalf("local state directory holds %d entries after the last run (%v)", len(left), err)
 			}
 			t.Logf("%d kills, %d resumed runs, output identical", kills, resumed)
 		})
