@@ -80,9 +80,13 @@ type winKey[K comparable] struct {
 	start int64
 }
 
-// joinWindow holds the records of one key and window.
+// joinWindow is one window of one key: its records on the heap backend,
+// and its rank, its place among the windows of its start in creation
+// order. With the Pebble backend the records are in the store (see
+// join_store.go) and left and right stay empty.
 type joinWindow[K comparable, L, R any] struct {
 	key   K
+	rank  uint64
 	left  []L
 	right []R
 }
@@ -99,7 +103,9 @@ type joinWindow[K comparable, L, R any] struct {
 // counted (LateDropped).
 //
 // WindowJoin is Checkpointed: its state is the records of every key and
-// open window, and its event time (see SnapshotState).
+// open window, and its event time (see SnapshotState). With the Pebble
+// state backend (TaskContext.Store) the records are in the store, behind
+// a bounded write-back cache (join_store.go).
 type WindowJoin[K comparable, L, R, OUT any] struct {
 	Base
 	KeyLeft  Key[K, L]
@@ -128,6 +134,9 @@ type WindowJoin[K comparable, L, R, OUT any] struct {
 	freeLists [][]*joinWindow[K, L, R]
 	buffered  int
 	late      int64
+	// st holds the records of the windows in the Pebble store when the
+	// task has one; nil with the heap backend.
+	st *joinCache[winKey[K], windowRecords[L, R]]
 }
 
 // Open implements Operator.
@@ -141,6 +150,11 @@ func (j *WindowJoin[K, L, R, OUT]) Open(ctx *TaskContext) error {
 	j.index = make(map[winKey[K]]*joinWindow[K, L, R])
 	j.byStart = make(map[int64][]*joinWindow[K, L, R])
 	j.starts = NewTimerQueue[struct{}]()
+	if ctx != nil && ctx.Store != nil {
+		if err := j.openStore(ctx.Store); err != nil {
+			return attribute(ctx, fmt.Errorf("window join: state in the Pebble store: %w", err))
+		}
+	}
 	return nil
 }
 
@@ -162,6 +176,12 @@ func (j *WindowJoin[K, L, R, OUT]) processLeft(b *Batch[L]) (err error) {
 			return attribute(j.Ctx, fmt.Errorf("window join: left %w", errNoTimestamp))
 		}
 		k := j.KeyLeft.Selector(v)
+		if j.st != nil {
+			if err := j.assignStored(k, ts, func(w *windowRecords[L, R]) { w.left = append(w.left, v) }); err != nil {
+				return attribute(j.Ctx, err)
+			}
+			continue
+		}
 		j.assign(k, ts, func(w *joinWindow[K, L, R]) { w.left = append(w.left, v) })
 	}
 	return nil
@@ -175,6 +195,12 @@ func (j *WindowJoin[K, L, R, OUT]) processRight(b *Batch[R]) (err error) {
 			return attribute(j.Ctx, fmt.Errorf("window join: right %w", errNoTimestamp))
 		}
 		k := j.KeyRight.Selector(v)
+		if j.st != nil {
+			if err := j.assignStored(k, ts, func(w *windowRecords[L, R]) { w.right = append(w.right, v) }); err != nil {
+				return attribute(j.Ctx, err)
+			}
+			continue
+		}
 		j.assign(k, ts, func(w *joinWindow[K, L, R]) { w.right = append(w.right, v) })
 	}
 	return nil
@@ -190,7 +216,8 @@ func (j *WindowJoin[K, L, R, OUT]) assign(k K, ts int64, add func(*joinWindow[K,
 		if s+size-1 <= j.clock.current {
 			continue // this window has fired
 		}
-		add(j.window(k, s))
+		w, _ := j.window(k, s)
+		add(w)
 		j.buffered++
 		added = true
 	}
@@ -199,11 +226,12 @@ func (j *WindowJoin[K, L, R, OUT]) assign(k K, ts int64, add func(*joinWindow[K,
 	}
 }
 
-// window returns the window of key k starting at s, creating it.
-func (j *WindowJoin[K, L, R, OUT]) window(k K, s int64) *joinWindow[K, L, R] {
+// window returns the window of key k starting at s, creating it, and
+// reports whether it created it.
+func (j *WindowJoin[K, L, R, OUT]) window(k K, s int64) (*joinWindow[K, L, R], bool) {
 	wk := winKey[K]{key: k, start: s}
 	if w, ok := j.index[wk]; ok {
-		return w
+		return w, false
 	}
 	var w *joinWindow[K, L, R]
 	if n := len(j.free); n > 0 {
@@ -217,9 +245,10 @@ func (j *WindowJoin[K, L, R, OUT]) window(k K, s int64) *joinWindow[K, L, R] {
 	if !ok && len(j.freeLists) > 0 {
 		list, j.freeLists = j.freeLists[len(j.freeLists)-1], j.freeLists[:len(j.freeLists)-1]
 	}
+	w.rank = uint64(len(list))
 	j.byStart[s] = append(list, w)
 	j.starts.Register(struct{}{}, s)
-	return w
+	return w, true
 }
 
 // ProcessWatermark implements Operator: the windows that end at or before
@@ -236,23 +265,39 @@ func (j *WindowJoin[K, L, R, OUT]) ProcessWatermark(wm int64) (err error) {
 			break
 		}
 		j.starts.PopDue(s)
-		j.fire(s, s+size-1)
+		if err := j.fire(s, s+size-1); err != nil {
+			return attribute(j.Ctx, err)
+		}
 	}
 	return attribute(j.Ctx, forwardWatermark(&j.out, j.Sides, wm))
 }
 
 // fire emits the pairs of every window starting at s and drops them.
-func (j *WindowJoin[K, L, R, OUT]) fire(s, maxTs int64) {
+func (j *WindowJoin[K, L, R, OUT]) fire(s, maxTs int64) error {
 	list := j.byStart[s]
 	for _, w := range list {
-		if len(w.right) > 0 {
-			for _, l := range w.left {
-				for _, r := range w.right {
+		left, right := w.left, w.right
+		var e *joinEntry[winKey[K], windowRecords[L, R]]
+		if j.st != nil {
+			var err error
+			if e, err = j.st.load(winKey[K]{key: w.key, start: s}); err != nil {
+				return err
+			}
+			left, right = e.v.left, e.v.right
+		}
+		if len(right) > 0 {
+			for _, l := range left {
+				for _, r := range right {
 					j.out.emit(j.Fn(l, r), maxTs)
 				}
 			}
 		}
-		j.buffered -= len(w.left) + len(w.right)
+		j.buffered -= len(left) + len(right)
+		if e != nil {
+			if err := j.st.drop(e); err != nil {
+				return err
+			}
+		}
 		delete(j.index, winKey[K]{key: w.key, start: s})
 		j.recycle(w)
 	}
@@ -261,6 +306,7 @@ func (j *WindowJoin[K, L, R, OUT]) fire(s, maxTs int64) {
 		clear(list)
 		j.freeLists = append(j.freeLists, list[:0])
 	}
+	return nil
 }
 
 // recycle keeps a fired window's buffers for reuse, unless they grew
@@ -273,7 +319,7 @@ func (j *WindowJoin[K, L, R, OUT]) recycle(w *joinWindow[K, L, R]) {
 	clear(w.left)
 	clear(w.right)
 	var zero K
-	w.key, w.left, w.right = zero, w.left[:0], w.right[:0]
+	w.key, w.rank, w.left, w.right = zero, 0, w.left[:0], w.right[:0]
 	j.free = append(j.free, w)
 }
 
@@ -303,9 +349,13 @@ type timed[T any] struct {
 }
 
 // joinBuffer is one side of an interval join: its records per key, sorted
-// by time, and the cleanup timers that drop them.
+// by time, and the cleanup timers that drop them. With the Pebble backend
+// the records are in the store (st, see join_store.go) and memory keeps
+// their number per key (counts); byKey stays empty.
 type joinBuffer[K comparable, T any] struct {
 	byKey  map[K][]timed[T]
+	st     *joinCache[K, []timed[T]]
+	counts map[K]int
 	timers *TimerQueue[K]
 	// bound is how far past a record's time the other side may still
 	// match it: a record at ts is dropped once the watermark passes
@@ -322,9 +372,25 @@ func newJoinBuffer[K comparable, T any](bound int64) joinBuffer[K, T] {
 }
 
 // match returns the records of key k with times in [from, to], in time
-// order (arrival order for equal times).
-func (b *joinBuffer[K, T]) match(k K, from, to int64) []timed[T] {
-	s := b.byKey[k]
+// order (arrival order for equal times). With the store the slice is valid
+// until the cache is trimmed.
+func (b *joinBuffer[K, T]) match(k K, from, to int64) ([]timed[T], error) {
+	if b.st == nil {
+		return within(b.byKey[k], from, to), nil
+	}
+	if b.counts[k] == 0 {
+		return nil, nil
+	}
+	e, err := b.st.load(k)
+	if err != nil {
+		return nil, err
+	}
+	return within(e.v, from, to), nil
+}
+
+// within returns the records of s, sorted by time, with times in [from,
+// to].
+func within[T any](s []timed[T], from, to int64) []timed[T] {
 	i, _ := slices.BinarySearchFunc(s, from, func(e timed[T], t int64) int {
 		if e.ts < t {
 			return -1
@@ -339,49 +405,82 @@ func (b *joinBuffer[K, T]) match(k K, from, to int64) []timed[T] {
 }
 
 // add buffers v of key k at ts unless the watermark wm has passed
-// ts+bound already, and reports whether it did.
-func (b *joinBuffer[K, T]) add(k K, v T, ts, wm int64) bool {
+// ts+bound already.
+func (b *joinBuffer[K, T]) add(k K, v T, ts, wm int64) error {
 	cleanup := ts + b.bound + 1
 	if cleanup <= wm {
-		return false
-	}
-	s, ok := b.byKey[k]
-	if !ok {
-		if n := len(b.free); n > 0 {
-			s, b.free = b.free[n-1], b.free[:n-1]
-		}
+		return nil
 	}
 	e := timed[T]{ts: ts, v: v}
-	if n := len(s); n == 0 || s[n-1].ts <= ts {
-		s = append(s, e)
-	} else {
-		i, _ := slices.BinarySearchFunc(s, ts, func(x timed[T], t int64) int {
-			if x.ts <= t {
-				return -1
+	if b.st != nil {
+		var ce *joinEntry[K, []timed[T]]
+		if b.counts[k] > 0 {
+			var err error
+			if ce, err = b.st.load(k); err != nil {
+				return err
 			}
-			return 1 // after records of equal time
-		})
-		s = slices.Insert(s, i, e)
+		} else {
+			ce = b.st.add(k)
+		}
+		ce.v = insertTimed(ce.v, e)
+		b.st.changed(ce)
+		b.counts[k]++
+	} else {
+		s, ok := b.byKey[k]
+		if !ok {
+			if n := len(b.free); n > 0 {
+				s, b.free = b.free[n-1], b.free[:n-1]
+			}
+		}
+		b.byKey[k] = insertTimed(s, e)
 	}
-	b.byKey[k] = s
 	b.timers.Register(k, cleanup)
 	b.n++
-	return true
+	return nil
+}
+
+// insertTimed inserts e into s, sorted by time, after the records of equal
+// time.
+func insertTimed[T any](s []timed[T], e timed[T]) []timed[T] {
+	if n := len(s); n == 0 || s[n-1].ts <= e.ts {
+		return append(s, e)
+	}
+	i, _ := slices.BinarySearchFunc(s, e.ts, func(x timed[T], t int64) int {
+		if x.ts <= t {
+			return -1
+		}
+		return 1 // after records of equal time
+	})
+	return slices.Insert(s, i, e)
 }
 
 // expire drops the records whose cleanup time is at or before wm.
-func (b *joinBuffer[K, T]) expire(wm int64) {
+func (b *joinBuffer[K, T]) expire(wm int64) error {
 	if wm == MaxWatermark {
 		// Event time has ended: nothing can match any more.
+		if b.st != nil {
+			for k := range b.counts {
+				if err := b.st.dropKey(k); err != nil {
+					return err
+				}
+			}
+			clear(b.counts)
+		}
 		clear(b.byKey)
 		b.timers = NewTimerQueue[K]()
 		b.n = 0
-		return
+		return nil
 	}
 	for {
 		tm, ok := b.timers.PopDue(wm)
 		if !ok {
-			return
+			return nil
+		}
+		if b.st != nil {
+			if err := b.expireStored(tm); err != nil {
+				return err
+			}
+			continue
 		}
 		// The records of the key due at tm.Time are a prefix, as they
 		// are sorted by time.
@@ -426,6 +525,8 @@ func (b *joinBuffer[K, T]) expire(wm int64) {
 //
 // IntervalJoin is Checkpointed: its state is the buffered records of every
 // key with their cleanup timers, and its event time (see SnapshotState).
+// With the Pebble state backend (TaskContext.Store) the records are in the
+// store, behind a bounded write-back cache (join_store.go).
 type IntervalJoin[K comparable, L, R, OUT any] struct {
 	Base
 	KeyLeft  Key[K, L]
@@ -461,6 +562,11 @@ func (j *IntervalJoin[K, L, R, OUT]) Open(ctx *TaskContext) error {
 	// record left records up to r.ts-Lower.
 	j.left = newJoinBuffer[K, L](j.Upper)
 	j.right = newJoinBuffer[K, R](-j.Lower)
+	if ctx != nil && ctx.Store != nil {
+		if err := j.openStore(ctx.Store); err != nil {
+			return attribute(ctx, fmt.Errorf("interval join: state in the Pebble store: %w", err))
+		}
+	}
 	return nil
 }
 
@@ -487,10 +593,19 @@ func (j *IntervalJoin[K, L, R, OUT]) processLeft(b *Batch[L]) (err error) {
 			continue
 		}
 		k := j.KeyLeft.Selector(v)
-		for _, r := range j.right.match(k, ts+j.Lower, ts+j.Upper) {
+		rs, err := j.right.match(k, ts+j.Lower, ts+j.Upper)
+		if err != nil {
+			return attribute(j.Ctx, err)
+		}
+		for _, r := range rs {
 			j.out.emit(j.Fn(v, r.v), max(ts, r.ts))
 		}
-		j.left.add(k, v, ts, wm)
+		if err := j.left.add(k, v, ts, wm); err != nil {
+			return attribute(j.Ctx, err)
+		}
+		if err := j.trim(); err != nil {
+			return attribute(j.Ctx, err)
+		}
 	}
 	return attribute(j.Ctx, j.out.flush())
 }
@@ -508,22 +623,36 @@ func (j *IntervalJoin[K, L, R, OUT]) processRight(b *Batch[R]) (err error) {
 			continue
 		}
 		k := j.KeyRight.Selector(v)
-		for _, l := range j.left.match(k, ts-j.Upper, ts-j.Lower) {
+		ls, err := j.left.match(k, ts-j.Upper, ts-j.Lower)
+		if err != nil {
+			return attribute(j.Ctx, err)
+		}
+		for _, l := range ls {
 			j.out.emit(j.Fn(l.v, v), max(ts, l.ts))
 		}
-		j.right.add(k, v, ts, wm)
+		if err := j.right.add(k, v, ts, wm); err != nil {
+			return attribute(j.Ctx, err)
+		}
+		if err := j.trim(); err != nil {
+			return attribute(j.Ctx, err)
+		}
 	}
 	return attribute(j.Ctx, j.out.flush())
 }
 
 // ProcessWatermark implements Operator: the buffered records that can no
 // longer meet a record of the other side are dropped, then wm goes on.
-func (j *IntervalJoin[K, L, R, OUT]) ProcessWatermark(wm int64) error {
+func (j *IntervalJoin[K, L, R, OUT]) ProcessWatermark(wm int64) (err error) {
 	if !j.clock.advance(wm) {
 		return nil
 	}
-	j.left.expire(wm)
-	j.right.expire(wm)
+	defer recoverInto(j.Ctx, &err)
+	if err := j.left.expire(wm); err != nil {
+		return attribute(j.Ctx, err)
+	}
+	if err := j.right.expire(wm); err != nil {
+		return attribute(j.Ctx, err)
+	}
 	return attribute(j.Ctx, forwardWatermark(&j.out, j.Sides, wm))
 }
 
@@ -540,7 +669,7 @@ func (j *IntervalJoin[K, L, R, OUT]) Buffered() int { return j.left.n + j.right.
 
 // BufferedKeys returns the number of keys with records held, per side.
 func (j *IntervalJoin[K, L, R, OUT]) BufferedKeys() (left, right int) {
-	return len(j.left.byKey), len(j.right.byKey)
+	return j.left.keys(), j.right.keys()
 }
 
 // PendingTimers returns the number of cleanup timers registered.

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/stromhq/strom/codec"
@@ -74,8 +75,21 @@ func restoreClock(r StateReader, c *gateClock) error {
 // records are in arrival order. The event time (the watermarks of the left
 // and right inputs and the combined one) goes to the operator state list
 // EventTimeState.
+//
+// With the Pebble backend the 'w' entries are in the store, with the same
+// bytes (join_store.go), and only the event time goes to w.
 func (j *WindowJoin[K, L, R, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(j.Ctx, &err)
+	if j.st != nil {
+		// The records are in the store, which the runtime checkpoints
+		// itself: write back the cache; the index is rebuilt from the
+		// store at a restore.
+		if err := j.st.flush(); err != nil {
+			return attribute(j.Ctx, err)
+		}
+		snapshotClock(w, &j.clock)
+		return nil
+	}
 	keys, lc, rc, err := j.codecs.get(j.Ctx, j.KeyCodec, j.LeftCodec, j.RightCodec)
 	if err != nil {
 		return attribute(j.Ctx, err)
@@ -125,11 +139,23 @@ func (j *WindowJoin[K, L, R, OUT]) RestoreState(r StateReader) (err error) {
 		if err := vd.End(); err != nil {
 			return entryError(kg, err)
 		}
+		if j.st != nil {
+			if err := j.st.store.RestoreEntry(kg, key, value); err != nil {
+				return entryError(kg, fmt.Errorf("%w: %w", errJoinStore, err))
+			}
+			return nil
+		}
 		wins = append(wins, w)
 		return nil
 	})
 	if err != nil {
 		return attribute(j.Ctx, err)
+	}
+	if j.st != nil {
+		if err := j.indexStore(); err != nil {
+			return attribute(j.Ctx, fmt.Errorf("window join: restore from the store: %w", err))
+		}
+		return attribute(j.Ctx, restoreClock(r, &j.clock))
 	}
 	// Windows of one start are created in rank order, so that they fire in
 	// the order they would have.
@@ -140,7 +166,7 @@ func (j *WindowJoin[K, L, R, OUT]) RestoreState(r StateReader) (err error) {
 		if _, dup := j.index[winKey[K]{key: rw.key, start: rw.start}]; dup {
 			return attribute(j.Ctx, CorruptState("window join: window %d of key %v restored twice", rw.start, rw.key))
 		}
-		w := j.window(rw.key, rw.start)
+		w, _ := j.window(rw.key, rw.start)
 		w.left, w.right = rw.left, rw.right
 		j.buffered += len(rw.left) + len(rw.right)
 	}
@@ -153,10 +179,7 @@ func (b *joinBuffer[K, T]) snapshot(w StateWriter, keys *StateKeys[K], c codec.C
 	var key, val []byte
 	for k, recs := range b.byKey {
 		key = keys.Append(key[:0], recTag, k)
-		val = AppendUvarint(val[:0], uint64(len(recs)))
-		for _, r := range recs {
-			val = c.Append(AppendVarint(val, r.ts), r.v)
-		}
+		val = appendTimed(val[:0], c, recs)
 		w.Keyed(keys.KeyGroup(k), key, val)
 	}
 	for i, tm := range b.timers.Registered() {
@@ -166,10 +189,21 @@ func (b *joinBuffer[K, T]) snapshot(w StateWriter, keys *StateKeys[K], c codec.C
 	}
 }
 
-// restoreRecords reads the records of key k into the buffer.
-func (b *joinBuffer[K, T]) restoreRecords(k K, d *StateDecoder, c codec.Codec[T]) error {
+// appendTimed appends the entry value of the records of a key: their
+// count, then each record's timestamp and value.
+func appendTimed[T any](dst []byte, c codec.Codec[T], recs []timed[T]) []byte {
+	dst = AppendUvarint(dst, uint64(len(recs)))
+	for _, r := range recs {
+		dst = c.Append(AppendVarint(dst, r.ts), r.v)
+	}
+	return dst
+}
+
+// decodeTimed decodes what appendTimed wrote for key k, appending the
+// records to recs, and checks that they are in time order.
+func decodeTimed[K comparable, T any](d *StateDecoder, c codec.Codec[T], k K, recs []timed[T]) ([]timed[T], error) {
 	n := d.Count()
-	recs := make([]timed[T], 0, n)
+	recs = slices.Grow(recs, n)
 	for range n {
 		ts := d.Varint()
 		v := Decode(d, c)
@@ -177,12 +211,29 @@ func (b *joinBuffer[K, T]) restoreRecords(k K, d *StateDecoder, c codec.Codec[T]
 			break
 		}
 		if m := len(recs); m > 0 && recs[m-1].ts > ts {
-			return CorruptState("interval join: records of key %v out of time order", k)
+			return recs, CorruptState("interval join: records of key %v out of time order", k)
 		}
 		recs = append(recs, timed[T]{ts: ts, v: v})
 	}
-	if err := d.End(); err != nil {
+	return recs, d.End()
+}
+
+// restoreRecords reads the records of key k into the buffer; with the
+// store it checks the entry (key group kg, entry key key, value) and
+// puts it into the store.
+func (b *joinBuffer[K, T]) restoreRecords(k K, d *StateDecoder, c codec.Codec[T], kg int, key, value []byte) error {
+	recs, err := decodeTimed(d, c, k, nil)
+	if err != nil {
 		return err
+	}
+	if b.st != nil {
+		if len(recs) == 0 {
+			return nil
+		}
+		if err := b.st.store.RestoreEntry(kg, key, value); err != nil {
+			return fmt.Errorf("%w: %w", errJoinStore, err)
+		}
+		return nil
 	}
 	if _, dup := b.byKey[k]; dup {
 		return CorruptState("interval join: records of key %v restored twice", k)
@@ -207,11 +258,22 @@ func (b *joinBuffer[K, T]) restoreRecords(k K, d *StateDecoder, c codec.Codec[T]
 // A timer's rank is its place in registration order. The event time (the
 // watermarks of the left and right inputs and the combined one) goes to
 // the operator state list EventTimeState.
+//
+// With the Pebble backend the 'l' and 'r' entries are in the store, with
+// the same bytes (join_store.go); the timers and the event time go to w.
 func (j *IntervalJoin[K, L, R, OUT]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(j.Ctx, &err)
 	keys, lc, rc, err := j.codecs.get(j.Ctx, j.KeyCodec, j.LeftCodec, j.RightCodec)
 	if err != nil {
 		return attribute(j.Ctx, err)
+	}
+	if j.left.st != nil {
+		if err := j.left.st.flush(); err != nil {
+			return attribute(j.Ctx, err)
+		}
+		if err := j.right.st.flush(); err != nil {
+			return attribute(j.Ctx, err)
+		}
 	}
 	j.left.snapshot(w, keys, lc, tagLeftRecords, tagLeftCleanup)
 	j.right.snapshot(w, keys, rc, tagRightRecords, tagRightCleanup)
@@ -241,9 +303,9 @@ func (j *IntervalJoin[K, L, R, OUT]) RestoreState(r StateReader) (err error) {
 		vd := NewStateDecoder(value)
 		switch tag {
 		case tagLeftRecords:
-			err = j.left.restoreRecords(k, &vd, lc)
+			err = j.left.restoreRecords(k, &vd, lc, kg, key, value)
 		case tagRightRecords:
-			err = j.right.restoreRecords(k, &vd, rc)
+			err = j.right.restoreRecords(k, &vd, rc, kg, key, value)
 		case tagLeftCleanup, tagRightCleanup:
 			rt := rankedTimer[K]{tm: Timer[K]{Key: k, Time: t}, rank: vd.Uvarint()}
 			err = vd.End()
@@ -262,6 +324,11 @@ func (j *IntervalJoin[K, L, R, OUT]) RestoreState(r StateReader) (err error) {
 	})
 	if err != nil {
 		return attribute(j.Ctx, err)
+	}
+	if j.left.st != nil {
+		if err := j.indexStore(); err != nil {
+			return attribute(j.Ctx, fmt.Errorf("interval join: restore from the store: %w", err))
+		}
 	}
 	if err := registerRanked(j.left.timers, leftTimers); err != nil {
 		return attribute(j.Ctx, err)

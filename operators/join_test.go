@@ -373,8 +373,15 @@ func sortPairs(s []tsRecord[jpair]) []tsRecord[jpair] {
 }
 
 // TestIntervalJoinMatchesNestedLoop checks random inputs against a
-// brute-force join of the records that were not late.
+// brute-force join of the records that were not late, on both state
+// backends.
 func TestIntervalJoinMatchesNestedLoop(t *testing.T) {
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testIntervalJoinMatchesNestedLoop(t, newJoinBackend(backend)) })
+	}
+}
+
+func testIntervalJoinMatchesNestedLoop(t *testing.T, backend *testBackend) {
 	r := rand.New(rand.NewPCG(7, 11))
 	for round := range 500 {
 		lower := int64(r.IntN(30) - 20)
@@ -383,7 +390,8 @@ func TestIntervalJoinMatchesNestedLoop(t *testing.T) {
 
 		out := &outRecorder[jpair]{}
 		op := newIntervalJoin(lower, upper, out)
-		if err := op.Open(opTask("ijoin", nil)); err != nil {
+		ctx := joinTask(t, backend, "ijoin")
+		if err := op.Open(ctx); err != nil {
 			t.Fatal(err)
 		}
 		var accL, accR []joinStep
@@ -435,13 +443,14 @@ func TestIntervalJoinMatchesNestedLoop(t *testing.T) {
 		if gl, gr := op.LateDropped(); gl != lateL || gr != lateR {
 			t.Fatalf("round %d: late %d %d, want %d %d", round, gl, gr, lateL, lateR)
 		}
-		if op.Buffered() != 0 || op.PendingTimers() != 0 {
-			t.Fatalf("round %d: state left at the end: %d, %d timers", round, op.Buffered(), op.PendingTimers())
+		if l, r := op.BufferedKeys(); op.Buffered() != 0 || op.PendingTimers() != 0 || l+r != 0 || joinStoreEntries(t, ctx.Store) != 0 {
+			t.Fatalf("round %d: state left at the end: %d, %d timers, %d entries in the store",
+				round, op.Buffered(), op.PendingTimers(), joinStoreEntries(t, ctx.Store))
 		}
 		// Same input, same output, in the same order.
 		again := &outRecorder[jpair]{}
 		op2 := newIntervalJoin(lower, upper, again)
-		if err := op2.Open(opTask("ijoin", nil)); err != nil {
+		if err := op2.Open(joinTask(t, backend, "ijoin")); err != nil {
 			t.Fatal(err)
 		}
 		feed(t, op2, steps)
@@ -453,8 +462,14 @@ func TestIntervalJoinMatchesNestedLoop(t *testing.T) {
 
 // TestWindowJoinMatchesNestedLoop checks random inputs against a
 // brute-force join per key and window of the records that arrived before
-// their window fired.
+// their window fired, on both state backends.
 func TestWindowJoinMatchesNestedLoop(t *testing.T) {
+	for _, backend := range joinBackends {
+		t.Run(backend, func(t *testing.T) { testWindowJoinMatchesNestedLoop(t, newJoinBackend(backend)) })
+	}
+}
+
+func testWindowJoinMatchesNestedLoop(t *testing.T, backend *testBackend) {
 	r := rand.New(rand.NewPCG(3, 5))
 	for round := range 500 {
 		size := int64(5 + r.IntN(25))
@@ -467,7 +482,8 @@ func TestWindowJoinMatchesNestedLoop(t *testing.T) {
 
 		out := &outRecorder[jpair]{}
 		op := newWindowJoin(win, out)
-		if err := op.Open(opTask("wjoin", nil)); err != nil {
+		ctx := joinTask(t, backend, "wjoin")
+		if err := op.Open(ctx); err != nil {
 			t.Fatal(err)
 		}
 		type member struct {
@@ -534,8 +550,9 @@ func TestWindowJoinMatchesNestedLoop(t *testing.T) {
 				t.Fatalf("round %d: window ending %d fired before watermark %d", round, jrec.TS, next)
 			}
 		}
-		if op.Buffered() != 0 || op.OpenWindows() != 0 {
-			t.Fatalf("round %d: state left at the end", round)
+		if op.Buffered() != 0 || op.OpenWindows() != 0 || joinStoreEntries(t, ctx.Store) != 0 {
+			t.Fatalf("round %d: state left at the end: %d records, %d windows, %d entries in the store",
+				round, op.Buffered(), op.OpenWindows(), joinStoreEntries(t, ctx.Store))
 		}
 	}
 }
