@@ -193,6 +193,7 @@ type KeyedCoProcess[K comparable, IN1, IN2, OUT any] struct {
 func (p *KeyedCoProcess[K, IN1, IN2, OUT]) Open(ctx *TaskContext) error {
 	p.Ctx = ctx
 	p.clock = newGateClock()
+	p.core.setKeyCodec(p.KeyCodec)
 	return p.core.open(ctx, p.Fn, p.Out, p.Sides)
 }
 
