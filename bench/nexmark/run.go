@@ -95,6 +95,10 @@ type Result struct {
 	// (the job-wide counter "checkpoints"); 0 without checkpoints and for
 	// the baseline.
 	Checkpoints int `json:"checkpoints"`
+	// CheckpointSyncMaxMillis is the longest synchronous part of a
+	// checkpoint in any subtask (the counter "checkpoint sync max µs"):
+	// the time a subtask processed no record to take its snapshot.
+	CheckpointSyncMaxMillis float64 `json:"checkpoint_sync_max_ms"`
 	// CheckpointIntervalSeconds is the interval asked for (0: none).
 	CheckpointIntervalSeconds float64 `json:"checkpoint_interval_seconds"`
 	StateBackend              string  `json:"state_backend"`
@@ -153,6 +157,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var events func() int64
 	var run func() (Digest, error)
 	checkpoints := func() int { return 0 }
+	syncMax := func() float64 { return 0 }
 	if cfg.Baseline {
 		res.Engine, res.Parallelism = "baseline", 1
 		var done atomic.Int64
@@ -172,6 +177,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		events = func() int64 { return metrics.Snapshot().SourceRecords }
 		run = func() (Digest, error) { return runStrom(ctx, q, cfg, dir, metrics) }
 		checkpoints = func() int { return int(metrics.Counters()["checkpoints"]) }
+		syncMax = func() float64 { return float64(metrics.Counters()["checkpoint sync max µs"]) / 1000 }
 	}
 
 	runtime.GC()
@@ -188,6 +194,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.EventsPerCPUSecond = ratio(float64(cfg.Events), res.CPUSeconds)
 	res.ResultDigest, res.Results = d.String(), d.Count
 	res.Checkpoints = checkpoints()
+	res.CheckpointSyncMaxMillis = syncMax()
 	return res, nil
 }
 
