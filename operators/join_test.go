@@ -3,10 +3,13 @@ package operators
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/stromhq/strom/snapshot/pebblestate"
 )
 
 // jrec is a test record of a join: an id and a key.
@@ -568,10 +571,41 @@ func benchRecords(n, keys int, base int64) *Batch[jrec] {
 // BenchmarkWindowJoinTumbling joins 1024 records of each side over 64 keys
 // per tumbling window of 1024 ms, and fires the window: 16×16 pairs per
 // key, 16384 results per op.
-func BenchmarkWindowJoinTumbling(b *testing.B) {
+func BenchmarkWindowJoinTumbling(b *testing.B) { benchWindowJoin(b, nil) }
+
+// BenchmarkWindowJoinTumblingPebble is BenchmarkWindowJoinTumbling on the
+// Pebble backend, with the default cache (every window stays cached) and
+// with a cache of 16 records, which writes most windows to the store and
+// reads them back.
+func BenchmarkWindowJoinTumblingPebble(b *testing.B) {
+	for _, cache := range []int{0, 16} {
+		b.Run(fmt.Sprint("cache-", cache), func(b *testing.B) { benchWindowJoin(b, benchStore(b, cache)) })
+	}
+}
+
+// benchStore returns a store in a Pebble instance with default options,
+// whose caches hold cache records (0: the default).
+func benchStore(b *testing.B, cache int) *StateStore {
+	db, err := pebblestate.Open(b.TempDir(), pebblestate.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := NewStateStore(db, "join")
+	st.SetCacheEntries(cache)
+	b.Cleanup(func() {
+		if err := errors.Join(st.Close(), db.Close()); err != nil {
+			b.Error(err)
+		}
+	})
+	return st
+}
+
+func benchWindowJoin(b *testing.B, store *StateStore) {
 	const n, keys, size = 1024, 64, 1024
 	op := newWindowJoin(JoinWindows{Size: size}, Discard[jpair]{})
-	if err := op.Open(opTask("wjoin", nil)); err != nil {
+	ctx := opTask("wjoin", nil)
+	ctx.Store = store
+	if err := op.Open(ctx); err != nil {
 		b.Fatal(err)
 	}
 	left, right := benchRecords(n, keys, 0), benchRecords(n, keys, 0)
@@ -599,10 +633,22 @@ func BenchmarkWindowJoinTumbling(b *testing.B) {
 
 // BenchmarkIntervalJoin joins 1024 records of each side over 64 keys with
 // bounds [-16, 16] ms per op, then advances the watermark.
-func BenchmarkIntervalJoin(b *testing.B) {
+func BenchmarkIntervalJoin(b *testing.B) { benchIntervalJoin(b, nil) }
+
+// BenchmarkIntervalJoinPebble is BenchmarkIntervalJoin on the Pebble
+// backend, with the default cache and with a cache of 16 records.
+func BenchmarkIntervalJoinPebble(b *testing.B) {
+	for _, cache := range []int{0, 16} {
+		b.Run(fmt.Sprint("cache-", cache), func(b *testing.B) { benchIntervalJoin(b, benchStore(b, cache)) })
+	}
+}
+
+func benchIntervalJoin(b *testing.B, store *StateStore) {
 	const n, keys = 1024, 64
 	op := newIntervalJoin(-16, 16, Discard[jpair]{})
-	if err := op.Open(opTask("ijoin", nil)); err != nil {
+	ctx := opTask("ijoin", nil)
+	ctx.Store = store
+	if err := op.Open(ctx); err != nil {
 		b.Fatal(err)
 	}
 	left, right := benchRecords(n, keys, 0), benchRecords(n, keys, 0)
