@@ -89,6 +89,10 @@ type joinWindow[K comparable, L, R any] struct {
 	rank  uint64
 	left  []L
 	right []R
+	// cached is the window's entry in the store's cache while it is
+	// there (Pebble backend): the cache clears it when it evicts the
+	// entry.
+	cached *joinEntry[winKey[K], windowRecords[L, R]]
 }
 
 // WindowJoin joins two keyed streams on event-time windows, as Flink's
@@ -277,12 +281,14 @@ func (j *WindowJoin[K, L, R, OUT]) fire(s, maxTs int64) error {
 	list := j.byStart[s]
 	for _, w := range list {
 		left, right := w.left, w.right
-		var e *joinEntry[winKey[K], windowRecords[L, R]]
-		if j.st != nil {
+		e := w.cached
+		if j.st != nil && e == nil {
 			var err error
 			if e, err = j.st.load(winKey[K]{key: w.key, start: s}); err != nil {
 				return err
 			}
+		}
+		if e != nil {
 			left, right = e.v.left, e.v.right
 		}
 		if len(right) > 0 {
@@ -319,7 +325,7 @@ func (j *WindowJoin[K, L, R, OUT]) recycle(w *joinWindow[K, L, R]) {
 	clear(w.left)
 	clear(w.right)
 	var zero K
-	w.key, w.rank, w.left, w.right = zero, 0, w.left[:0], w.right[:0]
+	w.key, w.rank, w.left, w.right, w.cached = zero, 0, w.left[:0], w.right[:0], nil
 	j.free = append(j.free, w)
 }
 

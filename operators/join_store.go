@@ -67,6 +67,9 @@ type joinCodec[CK comparable, V any] struct {
 	records func(v *V) int
 	// reset empties v, keeping its storage when it is small.
 	reset func(v *V)
+	// evicted, when set, is told that the entry of ck left the cache
+	// by eviction, so that whoever keeps pointers to it drops them.
+	evicted func(ck CK)
 }
 
 // joinCache is a bounded LRU write-back cache of the decoded buffers of
@@ -100,11 +103,18 @@ func (c *joinCache[CK, V]) fail(op string, ck CK, err error) error {
 // get returns the cached entry of ck, made the newest, or nil.
 func (c *joinCache[CK, V]) get(ck CK) *joinEntry[CK, V] {
 	e := c.m[ck]
-	if e != nil && c.head.next != e {
+	if e != nil {
+		c.touch(e)
+	}
+	return e
+}
+
+// touch makes e the newest entry.
+func (c *joinCache[CK, V]) touch(e *joinEntry[CK, V]) {
+	if c.head.next != e {
 		e.unlink()
 		c.pushFront(e)
 	}
-	return e
 }
 
 // load returns the entry of ck, from the cache or else from the store,
@@ -205,6 +215,9 @@ func (c *joinCache[CK, V]) trim() error {
 				return err
 			}
 		}
+		if c.codec.evicted != nil {
+			c.codec.evicted(e.key)
+		}
 		c.remove(e)
 	}
 	return nil
@@ -299,6 +312,11 @@ func (j *WindowJoin[K, L, R, OUT]) openStore(store *StateStore) error {
 		reset: func(w *windowRecords[L, R]) {
 			w.rank, w.left, w.right = 0, resetSlice(w.left), resetSlice(w.right)
 		},
+		evicted: func(wk winKey[K]) {
+			if w := j.index[wk]; w != nil {
+				w.cached = nil
+			}
+		},
 	})
 	return nil
 }
@@ -314,16 +332,21 @@ func (j *WindowJoin[K, L, R, OUT]) assignStored(k K, ts int64, add func(*windowR
 			continue // this window has fired
 		}
 		w, created := j.window(k, s)
-		wk := winKey[K]{key: k, start: s}
 		var e *joinEntry[winKey[K], windowRecords[L, R]]
-		if created {
-			e = j.st.add(wk)
+		switch {
+		case created:
+			e = j.st.add(winKey[K]{key: k, start: s})
 			e.v.rank = w.rank
-		} else {
+			w.cached = e
+		case w.cached != nil:
+			e = w.cached
+			j.st.touch(e)
+		default:
 			var err error
-			if e, err = j.st.load(wk); err != nil {
+			if e, err = j.st.load(winKey[K]{key: k, start: s}); err != nil {
 				return err
 			}
+			w.cached = e
 		}
 		add(&e.v)
 		j.st.changed(e)
@@ -394,6 +417,7 @@ func (j *WindowJoin[K, L, R, OUT]) indexStore() error {
 			if err != nil {
 				return err
 			}
+			w.cached = e
 			e.v.rank, e.dirty = w.rank, true
 			if err := j.st.trim(); err != nil {
 				return err
