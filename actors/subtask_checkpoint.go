@@ -204,6 +204,11 @@ func (t *subtask) snapshotChain(id int64) ([]operatorSnapshot, error) {
 // persist writes the snapshot's state file, if it has state.
 func (s *operatorSnapshot) persist(dir string, subtask int, kgs snapshot.KeyGroupRange) (*protos.OperatorSnapshot, error) {
 	out := &protos.OperatorSnapshot{Uid: s.uid, Parallelism: int32(s.parallelism), SourcePositions: s.positions}
+	if s.state != nil {
+		if err := s.state.runDeferred(); err != nil {
+			return nil, fmt.Errorf("snapshot %q: %w", s.uid, err)
+		}
+	}
 	if s.state == nil || s.state.empty() {
 		return out, nil
 	}
@@ -243,10 +248,29 @@ type opEntry struct {
 	value []byte
 }
 
-// memState collects an operator's state in the synchronous part.
+// memState collects an operator's state in the synchronous part, and the
+// functions of its asynchronous part (operators.AsyncStateWriter), which
+// persist runs before it writes the state file.
 type memState struct {
-	keyed map[int][]kv
-	ops   []opEntry
+	keyed    map[int][]kv
+	ops      []opEntry
+	deferred []func(operators.StateWriter) error
+}
+
+// Defer implements operators.AsyncStateWriter.
+func (m *memState) Defer(fn func(operators.StateWriter) error) {
+	m.deferred = append(m.deferred, fn)
+}
+
+// runDeferred runs the asynchronous part of the snapshot into m.
+func (m *memState) runDeferred() error {
+	for _, fn := range m.deferred {
+		if err := fn(m); err != nil {
+			return err
+		}
+	}
+	m.deferred = nil
+	return nil
 }
 
 func (m *memState) Keyed(kg int, key, value []byte) {
@@ -257,7 +281,9 @@ func (m *memState) Operator(name string, mode snapshot.RedistributionMode, entry
 	m.ops = append(m.ops, opEntry{name, mode, slices.Clone(entry)})
 }
 
-func (m *memState) empty() bool { return len(m.keyed) == 0 && len(m.ops) == 0 }
+func (m *memState) empty() bool {
+	return len(m.keyed) == 0 && len(m.ops) == 0 && len(m.deferred) == 0
+}
 
 // writeTo writes the state in key group order, then the operator lists.
 func (m *memState) writeTo(w *snapshot.StateWriter) error {
