@@ -552,3 +552,43 @@ func (c ckCase[T]) comparable(m *MemState) *MemState {
 	out.ops, out.names = m.ops, m.names
 	return out
 }
+
+// TestPebbleCacheBoundsDirtyKeys writes many more keys than the dirty
+// bound into a large cache: the cache must write the excess back as it
+// goes, so that a snapshot writes back at most storeDirtyBound keys, and
+// nothing is lost.
+func TestPebbleCacheBoundsDirtyKeys(t *testing.T) {
+	var v *ValueState[int64, int64]
+	op, st := pebbleStateOp[int64](t, &virtualMillis{}, 1<<20, func(ctx *TaskContext) (err error) {
+		v, err = NewValueState[int64, int64](ctx, "v")
+		return err
+	})
+	const keys = 5 * storeDirtyBound
+	for k := range int64(keys) {
+		v.Set(at(op, k), k*k)
+		if v.sc.dirty > storeDirtyBound {
+			t.Fatalf("after %d keys, %d are dirty, bound %d", k+1, v.sc.dirty, storeDirtyBound)
+		}
+	}
+	if len(v.sc.m) != keys {
+		t.Fatalf("the cache holds %d keys, want all %d", len(v.sc.m), keys)
+	}
+	stored := storedEntries(t, st)
+	if stored < keys-storeDirtyBound {
+		t.Fatalf("%d entries in the store before the snapshot, want at least %d", stored, keys-storeDirtyBound)
+	}
+	if err := op.SnapshotState(1, NewMemState()); err != nil {
+		t.Fatal(err)
+	}
+	if v.sc.dirty != 0 {
+		t.Fatalf("%d keys dirty after the snapshot", v.sc.dirty)
+	}
+	if n := storedEntries(t, st); n != keys {
+		t.Fatalf("%d entries stored after the snapshot, want %d", n, keys)
+	}
+	for k := range int64(keys) {
+		if n, ok := v.Get(at(op, k)); !ok || n != k*k {
+			t.Fatalf("key %d: %d, %v", k, n, ok)
+		}
+	}
+}

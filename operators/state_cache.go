@@ -63,6 +63,10 @@ type storeCache[K comparable, E any] struct {
 	prefix []byte
 	m      map[K]cacheSlot[E]
 	bound  int
+	// dirty counts the dirty slots of m; past storeDirtyBound some are
+	// written back (see set), so that the write-back at a checkpoint, in
+	// its synchronous part, stays short whatever the cache's size.
+	dirty int
 	// enc appends the entry value of e as of processing time now, and
 	// reports false when nothing of e is live (the entry is deleted).
 	enc func(dst []byte, e E, now int64) ([]byte, bool)
@@ -169,13 +173,50 @@ func (c *storeCache[K, E]) remove(k K) {
 	c.set(k, zero, slotDirty|slotRemoved)
 }
 
+// storeDirtyBound bounds the dirty keys of a cache: past it, set writes
+// half of them back. A checkpoint writes back at most this many keys
+// of each state in its synchronous part.
+const storeDirtyBound = 2048
+
 func (c *storeCache[K, E]) set(k K, e E, flags uint8) {
-	if len(c.m) >= c.bound {
-		if _, ok := c.m[k]; !ok {
-			c.evict()
-		}
+	old, had := c.m[k]
+	if !had && len(c.m) >= c.bound {
+		c.evict()
+	}
+	if had && old.flags&slotDirty != 0 {
+		c.dirty--
+	}
+	if flags&slotDirty != 0 {
+		c.dirty++
 	}
 	c.m[k] = cacheSlot[E]{e: e, flags: flags}
+	if c.dirty > storeDirtyBound {
+		c.writeBack(k, storeDirtyBound/2)
+	}
+}
+
+// writeBack writes dirty keys other than skip to the store until at most
+// target are dirty; they stay cached, clean.
+func (c *storeCache[K, E]) writeBack(skip K, target int) {
+	now := c.clock()
+	for k, s := range c.m {
+		if c.dirty <= target {
+			return
+		}
+		if s.flags&slotDirty == 0 || k == skip {
+			continue
+		}
+		if err := c.write(k, s, now); err != nil {
+			c.setFail(err)
+			return
+		}
+		c.dirty--
+		if s.flags&slotRemoved != 0 {
+			delete(c.m, k)
+		} else {
+			c.m[k] = cacheSlot[E]{e: s.e, flags: s.flags &^ slotDirty}
+		}
+	}
 }
 
 // evict writes back and drops an eighth of the cached keys, sparing
@@ -198,6 +239,7 @@ func (c *storeCache[K, E]) evict() {
 					c.setFail(err)
 					return
 				}
+				c.dirty--
 			}
 			delete(c.m, k)
 			if n--; n == 0 {
@@ -236,6 +278,7 @@ func (c *storeCache[K, E]) flush() error {
 		if err := c.write(k, s, now); err != nil {
 			return fmt.Errorf("%s: %w", c.what, err)
 		}
+		c.dirty--
 		if s.flags&slotRemoved != 0 {
 			delete(c.m, k)
 		} else {
