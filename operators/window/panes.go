@@ -268,7 +268,8 @@ func (o *Operator[K, IN, ACC, OUT]) storedPaneAdd(k K, pk *paneKey[ACC], ps int6
 	}
 	pk.starts = slices.Insert(pk.starts, i, ps)
 	e := o.st.panes.add(paneRef[K]{k, ps})
-	e.v, e.dirty = o.fn.first(v), true
+	e.v = o.fn.first(v)
+	o.st.panes.markDirty(e)
 }
 
 // paneEmit fires window [s, s+size) of key k: it merges the accumulators

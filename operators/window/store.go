@@ -66,7 +66,25 @@ type lru[CK comparable, V any] struct {
 	m      map[CK]*cacheEntry[CK, V]
 	head   cacheEntry[CK, V] // sentinel: head.next is the newest
 	weight int
-	free   []*cacheEntry[CK, V]
+	// dirty counts the dirty entries (see markDirty).
+	dirty int
+	free  []*cacheEntry[CK, V]
+}
+
+// markDirty records that e may differ from the store.
+func (c *lru[CK, V]) markDirty(e *cacheEntry[CK, V]) {
+	if !e.dirty {
+		e.dirty = true
+		c.dirty++
+	}
+}
+
+// markClean records that e was written to the store.
+func (c *lru[CK, V]) markClean(e *cacheEntry[CK, V]) {
+	if e.dirty {
+		e.dirty = false
+		c.dirty--
+	}
 }
 
 func (c *lru[CK, V]) init() {
@@ -101,6 +119,7 @@ func (c *lru[CK, V]) add(k CK) *cacheEntry[CK, V] {
 
 // remove drops e, keeping it for reuse.
 func (c *lru[CK, V]) remove(e *cacheEntry[CK, V]) {
+	c.markClean(e)
 	delete(c.m, e.key)
 	e.unlink()
 	c.weight -= e.weight
@@ -179,7 +198,7 @@ func (o *Operator[K, IN, ACC, OUT]) storedLookup(k K, w Window) *winState[IN, AC
 	ws := o.st
 	wk := winKey[K]{k, w}
 	if e := ws.wins.get(wk); e != nil {
-		e.dirty = true
+		ws.wins.markDirty(e)
 		return &e.v
 	}
 	ks := o.keys[k]
@@ -194,7 +213,8 @@ func (o *Operator[K, IN, ACC, OUT]) storedLookup(k K, w Window) *winState[IN, AC
 		return nil
 	}
 	e := ws.wins.add(wk)
-	e.stored, e.dirty = true, true
+	e.stored = true
+	ws.wins.markDirty(e)
 	d := operators.NewStateDecoder(val)
 	if err := o.readWinState(&d, &o.codecs, &e.v); err != nil {
 		ws.wins.remove(e)
@@ -210,7 +230,7 @@ func (o *Operator[K, IN, ACC, OUT]) storedSlot(ks *keyState[IN, ACC], k K, w Win
 		return st, false
 	}
 	e := o.st.wins.add(winKey[K]{k, w})
-	e.dirty = true
+	o.st.wins.markDirty(e)
 	ks.live++
 	return &e.v, true
 }
@@ -265,7 +285,7 @@ func (o *Operator[K, IN, ACC, OUT]) writeWindow(e *cacheEntry[winKey[K], winStat
 			ks.stored++
 		}
 	}
-	e.dirty = false
+	ws.wins.markClean(e)
 	return nil
 }
 
@@ -292,7 +312,7 @@ func (o *Operator[K, IN, ACC, OUT]) paneAccOf(k K, start int64, write bool) *cac
 		e.v, e.stored = acc, true
 	}
 	if write {
-		e.dirty = true
+		ws.panes.markDirty(e)
 	}
 	return e
 }
@@ -322,7 +342,8 @@ func (o *Operator[K, IN, ACC, OUT]) writePane(e *cacheEntry[paneRef[K], ACC]) er
 	if err := ws.s.Put(o.codecs.keys.KeyGroup(k), tagPane, o.paneEntryKey(k, e.key.start), ws.val); err != nil {
 		return fmt.Errorf("%w: write pane %d of key %v: %w", errStore, e.key.start, k, err)
 	}
-	e.dirty, e.stored = false, true
+	e.stored = true
+	ws.panes.markClean(e)
 	return nil
 }
 
@@ -356,7 +377,37 @@ func (o *Operator[K, IN, ACC, OUT]) trim() {
 		}
 		ws.panes.remove(e)
 	}
+	// Past storeDirtyBound dirty entries, write the older half back and
+	// keep them cached: what SnapshotState writes back, in the
+	// checkpoint's synchronous part, stays bounded.
+	if ws.wins.dirty > storeDirtyBound {
+		for e := ws.wins.head.prev; e != &ws.wins.head && ws.wins.dirty > storeDirtyBound/2; {
+			prev := e.prev
+			switch {
+			case e.v.empty():
+				o.dropWindow(e)
+			case e.dirty:
+				if err := o.writeWindow(e); err != nil {
+					o.fail(err)
+				}
+			}
+			e = prev
+		}
+	}
+	if ws.panes.dirty > storeDirtyBound {
+		for e := ws.panes.head.prev; e != &ws.panes.head && ws.panes.dirty > storeDirtyBound/2; e = e.prev {
+			if e.dirty {
+				if err := o.writePane(e); err != nil {
+					o.fail(err)
+				}
+			}
+		}
+	}
 }
+
+// storeDirtyBound bounds the dirty windows, and the dirty panes, that the
+// cache holds after a step (see trim).
+const storeDirtyBound = 4096
 
 // flushStore writes every dirty cached entry to the store, keeping the
 // entries cached. SnapshotState calls it; the runtime then commits the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/snapshot"
@@ -219,4 +220,65 @@ func batchAt(args ...any) *operators.Batch[rec] {
 		b.Append(args[i].(rec), int64(args[i+1].(int)))
 	}
 	return b
+}
+
+// TestPebbleCacheBoundsDirtyWindows runs many keys through sliding windows
+// on Pebble with a cache large enough for all of them: after every step
+// at most storeDirtyBound windows and panes may be dirty, so that the
+// write-back of a snapshot stays bounded, and the results must equal the
+// heap backend's.
+func TestPebbleCacheBoundsDirtyWindows(t *testing.T) {
+	for _, panes := range []bool{true, false} {
+		t.Run(fmt.Sprint("panes=", panes), func(t *testing.T) {
+			run := func(backend string) []string {
+				var out []string
+				cfg := Config[int64, benchEvent]{
+					Key:            operators.Key[int64, benchEvent]{Selector: func(e benchEvent) int64 { return e.key }},
+					Assigner:       SlidingEventTime(10*time.Second, 2*time.Second),
+					DisablePanes:   !panes,
+					StateCacheSize: 1 << 20,
+				}
+				op := NewAggregate(cfg, benchAvg, operators.Input[float64](ckOut[float64]{out: &out}))
+				ctx := &operators.TaskContext{Operator: "bound", Clock: &vclock{}}
+				if db := newBackend(t, backend); db != nil {
+					ctx.Store = db.store()
+				}
+				if err := op.Open(ctx); err != nil {
+					t.Fatal(err)
+				}
+				batch := operators.NewBatch[benchEvent](1024)
+				for i := int64(0); i < 40_000; {
+					batch.Reset()
+					for range 1024 {
+						batch.Append(benchEvent{key: i % 3000, val: i}, i/4)
+						i++
+					}
+					if err := op.ProcessBatch(batch); err != nil {
+						t.Fatal(err)
+					}
+					if err := op.ProcessWatermark(i/4 - 100); err != nil {
+						t.Fatal(err)
+					}
+					if ctx.Store != nil {
+						if w, p := op.st.wins.dirty, op.st.panes.dirty; w > storeDirtyBound || p > storeDirtyBound {
+							t.Fatalf("%d windows and %d panes dirty after a step, bound %d", w, p, storeDirtyBound)
+						}
+					}
+					if i%8192 < 1024 {
+						if err := op.SnapshotState(1, operators.NewMemState()); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if err := op.ProcessWatermark(operators.MaxWatermark); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			heap, pebble := run("heap"), run("pebble")
+			if len(heap) == 0 || !slices.Equal(heap, pebble) {
+				t.Fatalf("pebble emitted %d results, heap %d, or they differ", len(pebble), len(heap))
+			}
+		})
+	}
 }
