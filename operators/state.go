@@ -373,6 +373,12 @@ type stateSnapshot[K comparable] struct {
 	key, val []byte
 }
 
+// fork returns a snapshot with s's key codec and time and buffers of its
+// own, for the asynchronous part; its writer is set there.
+func (s *stateSnapshot[K]) fork() *stateSnapshot[K] {
+	return &stateSnapshot[K]{keys: s.keys, now: s.now}
+}
+
 // put writes the entry of state b and key k, whose value is s.val.
 func (s *stateSnapshot[K]) put(b *stateBase, k K) {
 	s.key = s.keys.codec.Append(append(s.key[:0], b.prefix...), k)

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"reflect"
+	"slices"
 
 	"github.com/stromhq/strom/codec"
 )
@@ -20,10 +21,14 @@ type listEntry[T any] struct {
 //
 // On the Pebble backend the lists are in the operator's StateStore, one
 // entry per key as in checkpoints, behind a write-back cache (sc) of
-// decoded lists.
+// decoded lists. On the heap the map of lists is copy-on-write (see
+// state_cow.go; a key's list is copied at its first write while a snapshot
+// is in flight), and snapshots encode a frozen map on the persisting
+// goroutine when the types are cowSafe (async).
 type ListState[K comparable, T any] struct {
 	stateBase
-	m     map[K]*listEntry[T]
+	m     cowMap[K, *listEntry[T]]
+	async bool
 	sc    *storeCache[K, *listEntry[T]]
 	codec StateCodec[T]
 	lc    lazyCodec[T]
@@ -34,8 +39,16 @@ type ListState[K comparable, T any] struct {
 func NewListState[K comparable, T any](ctx *TaskContext, name string, opts ...StateOption) (*ListState[K, T], error) {
 	return register(ctx, name, kindList, typeName("ListState", reflect.TypeFor[K](), reflect.TypeFor[T]()), opts,
 		func(b stateBase, cfg *stateConfig) *ListState[K, T] {
-			return &ListState[K, T]{stateBase: b, m: make(map[K]*listEntry[T]), codec: stateCodec[T](cfg)}
+			return &ListState[K, T]{
+				stateBase: b, m: newCowMap[K](cloneList[T]), codec: stateCodec[T](cfg),
+				async: cowSafeTypes(reflect.TypeFor[K](), reflect.TypeFor[T]()),
+			}
 		})
+}
+
+// cloneList copies e, for a write while a snapshot reads e.
+func cloneList[T any](e *listEntry[T]) *listEntry[T] {
+	return &listEntry[T]{vals: slices.Clone(e.vals), stamps: slices.Clone(e.stamps)}
 }
 
 // Add appends v to the list of the current key of ctx.
@@ -82,10 +95,10 @@ func (s *ListState[K, T]) entry(k K) (*listEntry[T], int64) {
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
-	e := s.m[k]
+	e, _ := s.m.mut(k)
 	if e == nil {
 		e = &listEntry[T]{}
-		s.m[k] = e
+		s.m.set(k, e)
 	}
 	return e, now
 }
@@ -96,7 +109,19 @@ func (s *ListState[K, T]) list(k K) *listEntry[T] {
 		e, _ := s.sc.get(k)
 		return e
 	}
-	return s.m[k]
+	e, _ := s.m.get(k)
+	return e
+}
+
+// listW returns the list of k for modifying in place, nil if it has none:
+// on the heap, a copy while a snapshot reads the map (copy on write).
+func (s *ListState[K, T]) listW(k K) *listEntry[T] {
+	if s.sc != nil {
+		e, _ := s.sc.get(k)
+		return e
+	}
+	e, _ := s.m.mut(k)
+	return e
 }
 
 // changed records that e, the list of k, was modified (on the heap the
@@ -113,7 +138,7 @@ func (s *ListState[K, T]) drop(k K) {
 		s.sc.remove(k)
 		return
 	}
-	delete(s.m, k)
+	s.m.del(k)
 }
 
 // Get returns the elements of the list of the current key of ctx, in the
@@ -126,10 +151,11 @@ func (s *ListState[K, T]) Get(ctx KeyScope[K]) []T {
 	}
 	if s.ttl.on() {
 		now := s.now()
-		if !s.purge(k, e, now) {
+		if e = s.purge(k, e, now); e == nil {
 			return nil
 		}
 		if s.ttl.onRead {
+			e = s.listW(k)
 			for i := range e.stamps {
 				e.stamps[i] = now
 			}
@@ -168,8 +194,23 @@ func (s *ListState[K, T]) Update(ctx KeyScope[K], vs []T) {
 func (s *ListState[K, T]) Clear(ctx KeyScope[K]) { s.drop(ctx.Key()) }
 
 // purge removes the expired elements of e, the list of k, and k when none
-// is left; it reports whether any is.
-func (s *ListState[K, T]) purge(k K, e *listEntry[T], now int64) bool {
+// is left; it returns the list of k (a copy when e was frozen), nil when
+// no element is left.
+func (s *ListState[K, T]) purge(k K, e *listEntry[T], now int64) *listEntry[T] {
+	expired := 0
+	for _, st := range e.stamps {
+		if s.ttl.expired(st, now) {
+			expired++
+		}
+	}
+	switch expired {
+	case len(e.vals):
+		s.drop(k)
+		return nil
+	case 0:
+		return e
+	}
+	e = s.listW(k)
 	n := 0
 	for i, st := range e.stamps {
 		if !s.ttl.expired(st, now) {
@@ -177,50 +218,65 @@ func (s *ListState[K, T]) purge(k K, e *listEntry[T], now int64) bool {
 			n++
 		}
 	}
-	if n == 0 {
-		s.drop(k)
-		return false
-	}
-	if n < len(e.vals) {
-		clear(e.vals[n:])
-		e.vals, e.stamps = e.vals[:n], e.stamps[:n]
-		s.changed(k, e)
-	}
-	return true
+	clear(e.vals[n:])
+	e.vals, e.stamps = e.vals[:n], e.stamps[:n]
+	s.changed(k, e)
+	return e
 }
 
 // sweep purges the lists of a few (ttlSweep) keys whose oldest element
 // expired.
 func (s *ListState[K, T]) sweep(now int64) {
 	n := 0
-	for k, e := range s.m {
+	s.m.each(func(k K, e *listEntry[T]) bool {
 		if len(e.stamps) == 0 || s.ttl.expired(e.stamps[0], now) {
 			s.purge(k, e, now)
 		}
-		if n++; n == ttlSweep {
-			return
-		}
-	}
+		n++
+		return n < ttlSweep
+	})
 }
 
 // snapshot implements userState: each key's list is one entry,
 //
 //	'u' name key → kind, count (uvarint), then per element: value (the
 //	state's codec), [stamp (varint)]
+//
+// When the types are cowSafe and the writer has an asynchronous part, the
+// map is frozen and encoded there; else it is encoded at once.
 func (s *ListState[K, T]) snapshot(ss *stateSnapshot[K]) error {
 	c, err := s.lc.get(s.codec)
 	if err != nil {
 		return err
 	}
-	for k, e := range s.m {
-		if s.ttl.on() && !s.purge(k, e, ss.now) {
-			continue
+	if s.async && asyncWriter(ss.w) {
+		if frozen, flight, ok := s.m.freeze(); ok {
+			as := ss.fork()
+			return DeferState(ss.w, func(w StateWriter) error {
+				defer flight.finish()
+				as.w = w
+				for k, e := range frozen {
+					var live bool
+					if as.val, live = s.appendList(as.val[:0], c, e, as.now); live {
+						as.put(&s.stateBase, k)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	s.m.each(func(k K, e *listEntry[T]) bool {
+		if s.ttl.on() {
+			if e = s.purge(k, e, ss.now); e == nil {
+				return true
+			}
 		}
 		var live bool
 		if ss.val, live = s.appendList(ss.val[:0], c, e, ss.now); live {
 			ss.put(&s.stateBase, k)
 		}
-	}
+		return true
+	})
 	return nil
 }
 
@@ -320,11 +376,11 @@ func (s *ListState[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64)
 	if s.sc != nil {
 		return s.sc.restored(k, e, len(e.vals) > 0)
 	}
-	if _, dup := s.m[k]; dup {
+	if _, dup := s.m.get(k); dup {
 		return CorruptState("key %v restored twice", k)
 	}
 	if len(e.vals) > 0 {
-		s.m[k] = e
+		s.m.set(k, e)
 	}
 	return nil
 }

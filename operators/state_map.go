@@ -3,6 +3,7 @@ package operators
 import (
 	"bytes"
 	"cmp"
+	"maps"
 	"reflect"
 	"slices"
 
@@ -16,17 +17,28 @@ import (
 //
 // On the Pebble backend the maps are in the operator's StateStore, one
 // entry per key as in checkpoints, behind a write-back cache (sc) of
-// decoded maps.
+// decoded maps. On the heap the map of maps is copy-on-write (see
+// state_cow.go; a key's map is copied at its first write while a snapshot
+// is in flight), and snapshots encode a frozen map of maps on the
+// persisting goroutine when the key types and UV are cowSafe (async).
 type MapState[K comparable, UK comparable, UV any] struct {
 	stateBase
-	m    map[K]map[UK]cell[UV]
-	sc   *storeCache[K, map[UK]cell[UV]]
-	kc   StateCodec[UK]
-	klc  lazyCodec[UK]
-	vc   StateCodec[UV]
-	vlc  lazyCodec[UV]
-	desc keyOrder
-	// buf and spans are the snapshot's scratch space.
+	m     cowMap[K, map[UK]cell[UV]]
+	async bool
+	sc    *storeCache[K, map[UK]cell[UV]]
+	kc    StateCodec[UK]
+	klc   lazyCodec[UK]
+	vc    StateCodec[UV]
+	vlc   lazyCodec[UV]
+	desc  keyOrder
+	// scratch is the scratch space of the synchronous snapshot and of
+	// the store's encoding.
+	scratch mapScratch
+}
+
+// mapScratch is the scratch space of the encoding of maps: the encoded
+// entries in buf, where each lies in spans.
+type mapScratch struct {
 	buf   []byte
 	spans []mapSpan
 }
@@ -38,8 +50,9 @@ func NewMapState[K comparable, UK comparable, UV any](ctx *TaskContext, name str
 	return register(ctx, name, kindMap, typ, opts,
 		func(b stateBase, cfg *stateConfig) *MapState[K, UK, UV] {
 			return &MapState[K, UK, UV]{
-				stateBase: b, m: make(map[K]map[UK]cell[UV]),
-				kc: stateCodec[UK](cfg), vc: stateCodec[UV](cfg), desc: keyOrderOf(reflect.TypeFor[UK]()),
+				stateBase: b, m: newCowMap[K](maps.Clone[map[UK]cell[UV]]),
+				async: cowSafeTypes(reflect.TypeFor[K](), reflect.TypeFor[UK](), reflect.TypeFor[UV]()),
+				kc:    stateCodec[UK](cfg), vc: stateCodec[UV](cfg), desc: keyOrderOf(reflect.TypeFor[UK]()),
 			}
 		})
 }
@@ -52,6 +65,7 @@ func (s *MapState[K, UK, UV]) live(k K, uk UK, now int64) (map[UK]cell[UV], cell
 	if !ok || !s.ttl.expired(c.stamp, now) {
 		return inner, c, ok
 	}
+	inner = s.innerW(k)
 	s.remove(k, inner, uk)
 	return inner, cell[UV]{}, false
 }
@@ -72,7 +86,19 @@ func (s *MapState[K, UK, UV]) inner(k K) map[UK]cell[UV] {
 		inner, _ := s.sc.get(k)
 		return inner
 	}
-	return s.m[k]
+	inner, _ := s.m.get(k)
+	return inner
+}
+
+// innerW returns the map of k for modifying in place, nil if it has none:
+// on the heap, a copy while a snapshot reads the map (copy on write).
+func (s *MapState[K, UK, UV]) innerW(k K) map[UK]cell[UV] {
+	if s.sc != nil {
+		inner, _ := s.sc.get(k)
+		return inner
+	}
+	inner, _ := s.m.mut(k)
+	return inner
 }
 
 // changed records that inner, the map of k, was modified (on the heap the
@@ -89,7 +115,7 @@ func (s *MapState[K, UK, UV]) drop(k K) {
 		s.sc.remove(k)
 		return
 	}
-	delete(s.m, k)
+	s.m.del(k)
 }
 
 // Get returns the value of user key uk in the map of the current key of
@@ -97,8 +123,9 @@ func (s *MapState[K, UK, UV]) drop(k K) {
 func (s *MapState[K, UK, UV]) Get(ctx KeyScope[K], uk UK) (UV, bool) {
 	now := s.clock()
 	k := ctx.Key()
-	inner, c, ok := s.live(k, uk, now)
+	_, c, ok := s.live(k, uk, now)
 	if ok && s.ttl.onRead {
+		inner := s.innerW(k)
 		c.stamp = now
 		inner[uk] = c
 		s.changed(k, inner)
@@ -132,10 +159,10 @@ func (s *MapState[K, UK, UV]) Put(ctx KeyScope[K], uk UK, uv UV) {
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
-	inner := s.m[k]
+	inner, _ := s.m.mut(k)
 	if inner == nil {
 		inner = make(map[UK]cell[UV])
-		s.m[k] = inner
+		s.m.set(k, inner)
 	}
 	inner[uk] = cell[UV]{v: uv, stamp: now}
 }
@@ -145,7 +172,7 @@ func (s *MapState[K, UK, UV]) Remove(ctx KeyScope[K], uk UK) {
 	k := ctx.Key()
 	if inner := s.inner(k); inner != nil {
 		if _, ok := inner[uk]; ok {
-			s.remove(k, inner, uk)
+			s.remove(k, s.innerW(k), uk)
 		}
 	}
 }
@@ -156,7 +183,7 @@ func (s *MapState[K, UK, UV]) Len(ctx KeyScope[K]) int {
 	k := ctx.Key()
 	inner := s.inner(k)
 	if s.ttl.on() && inner != nil {
-		s.purge(k, inner, s.now())
+		inner, _ = s.purge(k, inner, s.now())
 	}
 	return len(inner)
 }
@@ -181,10 +208,12 @@ func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool)
 	}
 	if s.ttl.on() {
 		now := s.now()
-		if !s.purge(k, inner, now) {
+		var left bool
+		if inner, left = s.purge(k, inner, now); !left {
 			return nil
 		}
 		if s.ttl.onRead {
+			inner = s.innerW(k)
 			for uk, c := range inner {
 				c.stamp = now
 				inner[uk] = c
@@ -208,38 +237,47 @@ func (s *MapState[K, UK, UV]) Range(ctx KeyScope[K], fn func(uk UK, uv UV) bool)
 }
 
 // purge removes the expired entries of inner, the map of k, and k when
-// none is left; it reports whether any is.
-func (s *MapState[K, UK, UV]) purge(k K, inner map[UK]cell[UV], now int64) bool {
-	n := len(inner)
+// none is left; it returns the map of k (a copy when inner was frozen)
+// and reports whether any entry is left.
+func (s *MapState[K, UK, UV]) purge(k K, inner map[UK]cell[UV], now int64) (map[UK]cell[UV], bool) {
+	expired := 0
+	for _, c := range inner {
+		if s.ttl.expired(c.stamp, now) {
+			expired++
+		}
+	}
+	switch expired {
+	case 0:
+		return inner, len(inner) > 0
+	case len(inner):
+		s.drop(k)
+		return nil, false
+	}
+	inner = s.innerW(k)
 	for uk, c := range inner {
 		if s.ttl.expired(c.stamp, now) {
 			delete(inner, uk)
 		}
 	}
-	if len(inner) == 0 {
-		s.drop(k)
-		return false
-	}
-	if len(inner) < n {
-		s.changed(k, inner)
-	}
-	return true
+	s.changed(k, inner)
+	return inner, true
 }
 
 // sweep removes the expired entries among a few (ttlSweep) entries of a
 // few keys.
 func (s *MapState[K, UK, UV]) sweep(now int64) {
 	n := 0
-	for k, inner := range s.m {
+	s.m.each(func(k K, inner map[UK]cell[UV]) bool {
 		for uk, c := range inner {
 			if s.ttl.expired(c.stamp, now) {
-				s.remove(k, inner, uk)
+				s.remove(k, s.innerW(k), uk)
 			}
 			if n++; n == ttlSweep {
-				return
+				return false
 			}
 		}
-	}
+		return true
+	})
 }
 
 // keyOrder is how Range orders the user keys of a type.
@@ -340,57 +378,77 @@ type mapSpan struct{ start, mid, end int }
 //	value (the state's codecs), [stamp (varint)]
 //
 // with the user keys in the order of their encodings, so that equal maps
-// give equal bytes.
+// give equal bytes. When the types are cowSafe and the writer has an
+// asynchronous part, the map of maps is frozen and encoded there; else it
+// is encoded at once.
 func (s *MapState[K, UK, UV]) snapshot(ss *stateSnapshot[K]) error {
-	kc, err := s.klc.get(s.kc)
+	kc, vc, err := s.codecs()
 	if err != nil {
 		return err
 	}
-	vc, err := s.vlc.get(s.vc)
-	if err != nil {
-		return err
+	if s.async && asyncWriter(ss.w) {
+		if frozen, flight, ok := s.m.freeze(); ok {
+			as := ss.fork()
+			return DeferState(ss.w, func(w StateWriter) error {
+				defer flight.finish()
+				as.w = w
+				var scratch mapScratch
+				for k, inner := range frozen {
+					var live bool
+					if as.val, live = s.appendMap(as.val[:0], &scratch, kc, vc, inner, as.now); live {
+						as.put(&s.stateBase, k)
+					}
+				}
+				return nil
+			})
+		}
 	}
-	for k, inner := range s.m {
-		if s.ttl.on() && !s.purge(k, inner, ss.now) {
-			continue
+	s.m.each(func(k K, inner map[UK]cell[UV]) bool {
+		if s.ttl.on() {
+			var left bool
+			if inner, left = s.purge(k, inner, ss.now); !left {
+				return true
+			}
 		}
 		var live bool
-		if ss.val, live = s.appendMap(ss.val[:0], kc, vc, inner, ss.now); !live {
-			delete(s.m, k)
-			continue
+		if ss.val, live = s.appendMap(ss.val[:0], &s.scratch, kc, vc, inner, ss.now); !live {
+			s.m.del(k)
+			return true
 		}
 		ss.put(&s.stateBase, k)
-	}
+		return true
+	})
 	return nil
 }
 
 // appendMap appends the entry value of inner (see snapshot), leaving out
 // the entries expired at now, and reports whether any entry is live.
-func (s *MapState[K, UK, UV]) appendMap(dst []byte, kc codec.Codec[UK], vc codec.Codec[UV], inner map[UK]cell[UV], now int64) ([]byte, bool) {
-	s.buf, s.spans = s.buf[:0], s.spans[:0]
+// sc is the scratch space to use.
+func (s *MapState[K, UK, UV]) appendMap(dst []byte, sc *mapScratch, kc codec.Codec[UK], vc codec.Codec[UV], inner map[UK]cell[UV], now int64) ([]byte, bool) {
+	sc.buf, sc.spans = sc.buf[:0], sc.spans[:0]
 	for uk, c := range inner {
 		if s.ttl.expired(c.stamp, now) {
 			continue
 		}
-		start := len(s.buf)
-		s.buf = kc.Append(s.buf, uk)
-		mid := len(s.buf)
-		s.buf = vc.Append(s.buf, c.v)
+		start := len(sc.buf)
+		sc.buf = kc.Append(sc.buf, uk)
+		mid := len(sc.buf)
+		sc.buf = vc.Append(sc.buf, c.v)
 		if s.ttl.on() {
-			s.buf = AppendVarint(s.buf, c.stamp)
+			sc.buf = AppendVarint(sc.buf, c.stamp)
 		}
-		s.spans = append(s.spans, mapSpan{start, mid, len(s.buf)})
+		sc.spans = append(sc.spans, mapSpan{start, mid, len(sc.buf)})
 	}
-	if len(s.spans) == 0 {
+	if len(sc.spans) == 0 {
 		return dst, false
 	}
-	buf := s.buf
-	slices.SortFunc(s.spans, func(a, b mapSpan) int {
+	buf := sc.buf
+	slices.SortFunc(sc.spans, func(a, b mapSpan) int {
 		return bytes.Compare(buf[a.start:a.mid], buf[b.start:b.mid])
 	})
 	dst = append(dst, s.kindByte())
-	dst = AppendUvarint(dst, uint64(len(s.spans)))
-	for _, sp := range s.spans {
+	dst = AppendUvarint(dst, uint64(len(sc.spans)))
+	for _, sp := range sc.spans {
 		dst = append(dst, buf[sp.start:sp.end]...)
 	}
 	return dst, true
@@ -458,7 +516,7 @@ func (s *MapState[K, UK, UV]) attach(store *StateStore, keys *StateKeys[K], fail
 	}
 	s.sc = newStoreCache(store, keys, s.prefix[0], s.prefix[1:], s.storeWhat(), fail,
 		func(dst []byte, inner map[UK]cell[UV], now int64) ([]byte, bool) {
-			return s.appendMap(dst, kc, vc, inner, now)
+			return s.appendMap(dst, &s.scratch, kc, vc, inner, now)
 		},
 		func(v []byte, now int64) (map[UK]cell[UV], bool, error) {
 			d := NewStateDecoder(v)
@@ -498,11 +556,11 @@ func (s *MapState[K, UK, UV]) restore(k K, stamped bool, d *StateDecoder, now in
 	if s.sc != nil {
 		return s.sc.restored(k, inner, len(inner) > 0)
 	}
-	if _, dup := s.m[k]; dup {
+	if _, dup := s.m.get(k); dup {
 		return CorruptState("key %v restored twice", k)
 	}
 	if len(inner) > 0 {
-		s.m[k] = inner
+		s.m.set(k, inner)
 	}
 	return nil
 }

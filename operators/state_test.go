@@ -115,8 +115,8 @@ func TestListState(t *testing.T) {
 	if got := s.Get(at(op, 2)); got != nil {
 		t.Fatalf("after Clear %q", got)
 	}
-	if len(s.m) != 0 {
-		t.Fatalf("%d lists held after clearing all", len(s.m))
+	if len(s.m.m) != 0 {
+		t.Fatalf("%d lists held after clearing all", len(s.m.m))
 	}
 }
 
@@ -368,8 +368,8 @@ func TestStateTTLOnCreateAndWrite(t *testing.T) {
 		t.Fatalf("aggregate after expiry starts afresh: %s", v)
 	}
 	// Expired entries were removed when found.
-	if len(s.value.m) != 0 || len(s.list.m) != 0 || len(s.m.m) != 0 {
-		t.Fatalf("expired entries held: %d values, %d lists, %d maps", len(s.value.m), len(s.list.m), len(s.m.m))
+	if len(s.value.m.m) != 0 || len(s.list.m.m) != 0 || len(s.m.m.m) != 0 {
+		t.Fatalf("expired entries held: %d values, %d lists, %d maps", len(s.value.m.m), len(s.list.m.m), len(s.m.m.m))
 	}
 }
 
@@ -438,7 +438,7 @@ func TestStateTTLCleanup(t *testing.T) {
 		s.list.Add(w, i)
 		s.m.Put(w, i, i)
 	}
-	for name, n := range map[string]int{"value": len(s.value.m), "list": len(s.list.m), "map": len(s.m.m)} {
+	for name, n := range map[string]int{"value": len(s.value.m.m), "list": len(s.list.m.m), "map": len(s.m.m.m)} {
 		if n > keys/2 {
 			t.Errorf("%s state holds %d keys after %d writes; expired keys are not cleaned up", name, n, keys)
 		}
@@ -449,8 +449,8 @@ func TestStateTTLCleanup(t *testing.T) {
 	if err := op.SnapshotState(1, st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Len() != 0 || len(s.value.m) != 0 || len(s.list.m) != 0 || len(s.m.m) != 0 || len(s.red.m) != 0 {
-		t.Fatalf("snapshot of expired state: %d entries written, %d values held", st.Len(), len(s.value.m))
+	if st.Len() != 0 || len(s.value.m.m) != 0 || len(s.list.m.m) != 0 || len(s.m.m.m) != 0 || len(s.red.m.m) != 0 {
+		t.Fatalf("snapshot of expired state: %d entries written, %d values held", st.Len(), len(s.value.m.m))
 	}
 }
 
@@ -470,8 +470,8 @@ func TestStateTTLSurvivesRestore(t *testing.T) {
 	if err := op2.RestoreState(st.Reader(allKeyGroups)); err != nil {
 		t.Fatal(err)
 	}
-	if len(s2.value.m) != 1 {
-		t.Fatalf("restore kept %d values, want the one not expired", len(s2.value.m))
+	if len(s2.value.m.m) != 1 {
+		t.Fatalf("restore kept %d values, want the one not expired", len(s2.value.m.m))
 	}
 	if v, ok := s2.value.Get(at(op2, "b")); !ok || v != 2 {
 		t.Fatalf("b after restore: %d %v", v, ok)

@@ -20,16 +20,24 @@ type cell[T any] struct {
 // valueStore holds one value per key: in a Go map on the heap backend, in
 // the operator's StateStore behind a write-back cache (sc) on the Pebble
 // backend.
+//
+// On the heap the map is copy-on-write (see state_cow.go): when the key
+// and value types are cowSafe (async), snapshots encode a frozen map on
+// the persisting goroutine.
 type valueStore[K comparable, T any] struct {
 	stateBase
-	m     map[K]cell[T]
+	m     cowMap[K, cell[T]]
+	async bool
 	sc    *storeCache[K, cell[T]]
 	codec StateCodec[T]
 	lc    lazyCodec[T]
 }
 
 func newValueStore[K comparable, T any](b stateBase, cfg *stateConfig) valueStore[K, T] {
-	return valueStore[K, T]{stateBase: b, m: make(map[K]cell[T]), codec: stateCodec[T](cfg)}
+	return valueStore[K, T]{
+		stateBase: b, m: newCowMap[K, cell[T]](nil), codec: stateCodec[T](cfg),
+		async: cowSafeTypes(reflect.TypeFor[K](), reflect.TypeFor[T]()),
+	}
 }
 
 // clock returns the processing time when the state has a TTL, else 0
@@ -47,18 +55,18 @@ func (s *valueStore[K, T]) lookup(k K, now int64, renew bool) (T, bool) {
 	if s.sc != nil {
 		return s.lookupStored(k, now, renew)
 	}
-	c, ok := s.m[k]
+	c, ok := s.m.get(k)
 	if !ok || !s.ttl.on() {
 		return c.v, ok
 	}
 	if s.ttl.expired(c.stamp, now) {
-		delete(s.m, k)
+		s.m.del(k)
 		var zero T
 		return zero, false
 	}
 	if renew && s.ttl.onRead {
 		c.stamp = now
-		s.m[k] = c
+		s.m.set(k, c)
 	}
 	return c.v, true
 }
@@ -93,7 +101,7 @@ func (s *valueStore[K, T]) store(k K, v T, now int64) {
 	if s.ttl.on() && s.sweepDue() {
 		s.sweep(now)
 	}
-	s.m[k] = cell[T]{v: v, stamp: now}
+	s.m.set(k, cell[T]{v: v, stamp: now})
 }
 
 // sweep removes the expired values among a few (ttlSweep) of the state's
@@ -101,14 +109,13 @@ func (s *valueStore[K, T]) store(k K, v T, now int64) {
 // sweeps examine different values.
 func (s *valueStore[K, T]) sweep(now int64) {
 	n := 0
-	for k, c := range s.m {
+	s.m.each(func(k K, c cell[T]) bool {
 		if s.ttl.expired(c.stamp, now) {
-			delete(s.m, k)
+			s.m.del(k)
 		}
-		if n++; n == ttlSweep {
-			return
-		}
-	}
+		n++
+		return n < ttlSweep
+	})
 }
 
 // clear removes the value of k.
@@ -117,7 +124,7 @@ func (s *valueStore[K, T]) clear(k K) {
 		s.sc.remove(k)
 		return
 	}
-	delete(s.m, k)
+	s.m.del(k)
 }
 
 // appendCell appends the entry value of c (see snapshot) and reports
@@ -175,19 +182,39 @@ func (s *valueStore[K, T]) flush() error {
 // snapshot implements userState: each key's value is one entry,
 //
 //	'u' name key → kind, [stamp (varint)], value (the state's codec)
+//
+// When the types are cowSafe and the writer has an asynchronous part, the
+// map is frozen and encoded there; else it is encoded at once.
 func (s *valueStore[K, T]) snapshot(ss *stateSnapshot[K]) error {
 	c, err := s.lc.get(s.codec)
 	if err != nil {
 		return err
 	}
-	for k, e := range s.m {
+	if s.async && asyncWriter(ss.w) {
+		if frozen, flight, ok := s.m.freeze(); ok {
+			as := ss.fork()
+			return DeferState(ss.w, func(w StateWriter) error {
+				defer flight.finish()
+				as.w = w
+				for k, e := range frozen {
+					var live bool
+					if as.val, live = s.appendCell(as.val[:0], c, e, as.now); live {
+						as.put(&s.stateBase, k)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	s.m.each(func(k K, e cell[T]) bool {
 		var live bool
 		if ss.val, live = s.appendCell(ss.val[:0], c, e, ss.now); !live {
-			delete(s.m, k)
-			continue
+			s.m.del(k)
+			return true
 		}
 		ss.put(&s.stateBase, k)
-	}
+		return true
+	})
 	return nil
 }
 
@@ -204,11 +231,11 @@ func (s *valueStore[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64
 	if s.sc != nil {
 		return s.sc.restored(k, e, live)
 	}
-	if _, dup := s.m[k]; dup {
+	if _, dup := s.m.get(k); dup {
 		return CorruptState("key %v restored twice", k)
 	}
 	if live {
-		s.m[k] = e
+		s.m.set(k, e)
 	}
 	return nil
 }
@@ -218,9 +245,16 @@ func (s *valueStore[K, T]) restore(k K, stamped bool, d *StateDecoder, now int64
 // context of the record or timer being processed: Get, Set and Clear apply
 // to the context's current key.
 //
-// Values are held as they are, not copied: a value that refers to memory
-// (a slice, a map, a pointer) shares it with the caller until the next
-// checkpoint encodes it.
+// Values are held by reference, not copied: a value that refers to memory
+// (a slice, a map, a pointer, an interface) shares it with the caller, and
+// changing that memory after Set changes the state's value too. On the heap
+// backend a checkpoint encodes the values of such a type in SnapshotState,
+// synchronously, so the checkpoint holds them as they were at the barrier.
+// Values that cannot change through shared memory (booleans, numbers,
+// strings, arrays and structs of those; the key type alike) are encoded
+// after SnapshotState returned, on the checkpoint's persisting goroutine,
+// from a copy-on-write view of the state, while records go on updating it:
+// the state is then never paused for its size.
 type ValueState[K comparable, T any] struct {
 	valueStore[K, T]
 }
