@@ -1,6 +1,9 @@
 package operators
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // KeyedContext is what a keyed process function sees of the record it is
 // processing: its key, its timestamp, the timers of its key and the side
@@ -302,7 +305,11 @@ type Key[K comparable, T any] struct {
 //
 // Reduce is Checkpointed: its state is each key's value and timestamp (see
 // SnapshotState). On the Pebble backend (TaskContext.Store) the values are
-// in the store, behind a write-back cache of decoded values.
+// in the store, behind a write-back cache of decoded values. On the heap
+// the values are in a copy-on-write map (see state_cow.go): when the key
+// and value types are cowSafe, a snapshot freezes it and encodes it on
+// the persisting goroutine, and a record of a key copies the key's cell
+// at its first write while a snapshot is in flight.
 type Reduce[K comparable, T any] struct {
 	Base
 	Key Key[K, T]
@@ -313,7 +320,8 @@ type Reduce[K comparable, T any] struct {
 	KeyCodec   StateCodec[K]
 	ValueCodec StateCodec[T]
 
-	state  map[K]*reduced[T]
+	state  cowMap[K, *reduced[T]]
+	async  bool
 	buf    Batch[T]
 	codecs reduceCodecs[K, T]
 	// sc holds the values on the Pebble backend, and storeErr is the
@@ -327,10 +335,17 @@ type reduced[T any] struct {
 	ts    int64
 }
 
+// cloneReduced copies a cell, for a write while a snapshot reads it.
+func cloneReduced[T any](r *reduced[T]) *reduced[T] {
+	c := *r
+	return &c
+}
+
 // Open implements Operator.
 func (r *Reduce[K, T]) Open(ctx *TaskContext) error {
 	r.Ctx = ctx
-	r.state = make(map[K]*reduced[T])
+	r.state = newCowMap[K](cloneReduced[T])
+	r.async = cowSafeTypes(reflect.TypeFor[K](), reflect.TypeFor[T]())
 	if ctx.Store != nil {
 		keys, vc, err := r.stateCodecs()
 		if err != nil {
@@ -358,10 +373,10 @@ func (r *Reduce[K, T]) ProcessBatch(b *Batch[T]) (err error) {
 	for i, v := range b.Values {
 		k := r.Key.Selector(v)
 		ts := b.Times[i]
-		cur, ok := r.state[k]
+		cur, ok := r.state.mut(k)
 		if !ok {
 			cur = &reduced[T]{value: v, ts: ts}
-			r.state[k] = cur
+			r.state.set(k, cur)
 		} else {
 			nv, err := r.Fn(cur.value, v)
 			if err != nil {
@@ -433,14 +448,18 @@ func (r *Reduce[K, T]) EndInput() (err error) {
 	}
 	const chunk = 1024
 	r.buf.Values, r.buf.Times = r.buf.Values[:0], r.buf.Times[:0]
-	for _, cur := range r.state {
+	r.state.each(func(_ K, cur *reduced[T]) bool {
 		r.buf.Append(cur.value, cur.ts)
 		if len(r.buf.Values) == chunk {
-			if err := r.Out.ProcessBatch(&r.buf); err != nil {
-				return attribute(r.Ctx, err)
+			if err = r.Out.ProcessBatch(&r.buf); err != nil {
+				return false
 			}
 			r.buf.Reset()
 		}
+		return true
+	})
+	if err != nil {
+		return attribute(r.Ctx, err)
 	}
 	if len(r.buf.Values) > 0 {
 		err = r.Out.ProcessBatch(&r.buf)

@@ -93,9 +93,11 @@ func decodeReduced[T any](vc codec.Codec[T], value []byte) (reduced[T], error) {
 //
 //	'v' key → value (ValueCodec), timestamp (varint)
 //
-// On the Pebble backend the entries are in the store: SnapshotState writes
-// back the values changed since the last checkpoint, and the runtime
-// checkpoints the store.
+// On the heap, when the key and value types are cowSafe and w has an
+// asynchronous part, the values are frozen (copy on write) and encoded
+// there. On the Pebble backend the entries are in the store: SnapshotState
+// writes back the values changed since the last checkpoint, and the
+// runtime checkpoints the store.
 func (r *Reduce[K, T]) SnapshotState(_ int64, w StateWriter) (err error) {
 	defer recoverInto(r.Ctx, &err)
 	if r.sc != nil {
@@ -105,13 +107,33 @@ func (r *Reduce[K, T]) SnapshotState(_ int64, w StateWriter) (err error) {
 	if err != nil {
 		return attribute(r.Ctx, err)
 	}
-	var key, val []byte
-	for k, cur := range r.state {
-		key = keys.Append(key[:0], tagReduceValue, k)
-		val = AppendVarint(vc.Append(val[:0], cur.value), cur.ts)
-		w.Keyed(keys.KeyGroup(k), key, val)
+	if r.async && asyncWriter(w) {
+		if frozen, flight, ok := r.state.freeze(); ok {
+			return DeferState(w, func(w StateWriter) error {
+				defer flight.finish()
+				var key, val []byte
+				for k, cur := range frozen {
+					key, val = appendReduced(w, keys, vc, key, val, k, cur)
+				}
+				return nil
+			})
+		}
 	}
+	var key, val []byte
+	r.state.each(func(k K, cur *reduced[T]) bool {
+		key, val = appendReduced(w, keys, vc, key, val, k, cur)
+		return true
+	})
 	return nil
+}
+
+// appendReduced writes the entry of key k, whose cell is cur, to w, with
+// key and val as buffers, which it returns.
+func appendReduced[K comparable, T any](w StateWriter, keys *StateKeys[K], vc codec.Codec[T], key, val []byte, k K, cur *reduced[T]) ([]byte, []byte) {
+	key = keys.Append(key[:0], tagReduceValue, k)
+	val = AppendVarint(vc.Append(val[:0], cur.value), cur.ts)
+	w.Keyed(keys.KeyGroup(k), key, val)
+	return key, val
 }
 
 // RestoreState implements Checkpointed.
@@ -145,10 +167,10 @@ func (r *Reduce[K, T]) RestoreState(rd StateReader) (err error) {
 			}
 			return r.sc.store.RestoreEntry(kg, key, value)
 		}
-		if _, dup := r.state[k]; dup {
+		if _, dup := r.state.get(k); dup {
 			return entryError(kg, CorruptState("key %v restored twice", k))
 		}
-		r.state[k] = &e
+		r.state.set(k, &e)
 		return nil
 	}))
 }
