@@ -84,7 +84,9 @@ type joinCache[CK comparable, V any] struct {
 	head  joinEntry[CK, V] // sentinel: head.next is the newest
 	// weight is the sum of the entries' weights.
 	weight int
-	free   []*joinEntry[CK, V]
+	// dirty counts the dirty entries; trim bounds it.
+	dirty int
+	free  []*joinEntry[CK, V]
 	// key and val are scratch buffers of entry keys and values.
 	key, val []byte
 }
@@ -159,7 +161,10 @@ func (c *joinCache[CK, V]) add(ck CK) *joinEntry[CK, V] {
 
 // changed records that the step changed the records of e.
 func (c *joinCache[CK, V]) changed(e *joinEntry[CK, V]) {
-	e.dirty = true
+	if !e.dirty {
+		e.dirty = true
+		c.dirty++
+	}
 	c.setWeight(e, 1+c.codec.records(&e.v))
 }
 
@@ -198,9 +203,18 @@ func (c *joinCache[CK, V]) write(e *joinEntry[CK, V]) error {
 	if err := c.store.Put(kg, c.codec.tag, key[1:], c.val); err != nil {
 		return c.fail("write", e.key, err)
 	}
-	e.dirty, e.stored = false, true
+	if e.dirty {
+		e.dirty = false
+		c.dirty--
+	}
+	e.stored = true
 	return nil
 }
+
+// joinDirtyBound bounds the dirty entries of a join cache after a step
+// (see trim), so that what SnapshotState writes back, in the checkpoint's
+// synchronous part, stays bounded.
+const joinDirtyBound = 4096
 
 // trim evicts the least recently used entries until the cache is within
 // its bound, writing the dirty ones.
@@ -219,6 +233,17 @@ func (c *joinCache[CK, V]) trim() error {
 			c.codec.evicted(e.key)
 		}
 		c.remove(e)
+	}
+	// Past joinDirtyBound dirty entries, write the older half back,
+	// keeping them cached.
+	if c.dirty > joinDirtyBound {
+		for e := c.head.prev; e != &c.head && c.dirty > joinDirtyBound/2; e = e.prev {
+			if e.dirty {
+				if err := c.write(e); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -239,6 +264,9 @@ func (c *joinCache[CK, V]) flush() error {
 
 // remove drops e from the cache, keeping it for reuse.
 func (c *joinCache[CK, V]) remove(e *joinEntry[CK, V]) {
+	if e.dirty {
+		c.dirty--
+	}
 	delete(c.m, e.key)
 	e.unlink()
 	c.weight -= e.weight

@@ -273,3 +273,49 @@ func TestJoinStoreDamageFailsTheStep(t *testing.T) {
 		checkStoreError(t, "restore", err)
 	}
 }
+
+// TestJoinCacheBoundsDirtyEntries buffers records of many more keys than
+// the dirty bound in a window join on Pebble with a cache that holds them
+// all: after every step at most joinDirtyBound entries may be dirty, so
+// that the write-back of a snapshot stays bounded, and the join must emit
+// what it emits on the heap.
+func TestJoinCacheBoundsDirtyEntries(t *testing.T) {
+	const keys = 3 * joinDirtyBound
+	backend := &testBackend{mode: pebblePortable, cacheEntries: 1 << 20}
+	run := func(pebble bool) []tsRecord[jpair] {
+		out := &outRecorder[jpair]{}
+		op := newWindowJoin(JoinWindows{Size: 100, Slide: 100}, out)
+		ctx := opTask("join", nil)
+		if pebble {
+			ctx.Store = backend.newStore(t)
+		}
+		if err := op.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for side := range 2 {
+			in := op.Input1()
+			if side == 1 {
+				in = op.Input2()
+			}
+			for k := range keys {
+				if err := in.ProcessBatch(&Batch[jrec]{Values: []jrec{{ID: side*keys + k, Key: k}}, Times: []int64{int64(k % 100)}}); err != nil {
+					t.Fatal(err)
+				}
+				if pebble && op.st.dirty > joinDirtyBound {
+					t.Fatalf("%d entries dirty after a step, bound %d", op.st.dirty, joinDirtyBound)
+				}
+			}
+		}
+		if err := op.SnapshotState(1, NewMemState()); err != nil {
+			t.Fatal(err)
+		}
+		if err := op.ProcessWatermark(MaxWatermark); err != nil {
+			t.Fatal(err)
+		}
+		return out.records
+	}
+	want := run(false)
+	if got := run(true); len(want) != keys || !slices.Equal(got, want) {
+		t.Fatalf("Pebble emits %d records, heap %d (want %d), or they differ", len(got), len(want), keys)
+	}
+}
