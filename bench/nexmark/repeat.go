@@ -13,7 +13,7 @@ type Summary struct {
 	// EventsPerSecond, EventsPerCPUSecond and Checkpoints replaced by
 	// their medians over the runs (each its own median; of an even
 	// number of runs, the mean of the middle two, and the lower of them
-	// for Checkpoints).
+	// for Checkpoints), and CheckpointSyncMaxMillis by its maximum.
 	Result
 	// Repeat is the number of runs.
 	Repeat int `json:"repeat"`
@@ -61,6 +61,9 @@ func Summarize(runs []Result) (Summary, error) {
 	}
 	slices.Sort(cps)
 	s.Checkpoints = cps[(len(cps)-1)/2]
+	for _, r := range runs {
+		s.CheckpointSyncMaxMillis = max(s.CheckpointSyncMaxMillis, r.CheckpointSyncMaxMillis)
+	}
 	return s, nil
 }
 

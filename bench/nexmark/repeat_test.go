@@ -15,12 +15,14 @@ func TestSummarize(t *testing.T) {
 	if err != nil || one.Repeat != 1 || one.Runs != nil || one.Result != run(1, 2, 3) {
 		t.Fatalf("one run: %+v, %v", one, err)
 	}
-	s, err := Summarize([]Result{run(1, 4, 5), run(2, 1, 1), run(4, 2, 2)})
+	slow := run(2, 1, 1)
+	slow.CheckpointSyncMaxMillis = 7.5
+	s, err := Summarize([]Result{run(1, 4, 5), slow, run(4, 2, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Repeat != 3 || len(s.Runs) != 3 || s.WallSeconds != 2 || s.CPUSeconds != 2 || s.EventsPerSecond != 50 ||
-		s.EventsPerCPUSecond != 50 || s.Checkpoints != 2 || s.ResultDigest != "00000000000000ab" {
+		s.EventsPerCPUSecond != 50 || s.Checkpoints != 2 || s.CheckpointSyncMaxMillis != 7.5 || s.ResultDigest != "00000000000000ab" {
 		t.Fatalf("three runs: %+v", s)
 	}
 	even, _ := Summarize([]Result{run(1, 1, 1), run(1, 4, 4)})
