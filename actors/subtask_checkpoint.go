@@ -112,8 +112,12 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 	began := time.Now()
 	snaps, err := t.snapshotChain(id)
 	var storeCP *pebblestate.PendingCheckpoint
-	if err == nil {
+	if err == nil && t.store != nil {
+		storeBegan := time.Now()
 		storeCP, err = t.startStoreCheckpoint(dir)
+		if t.cfg.Metrics != nil {
+			t.cfg.Metrics.ObserveMax("checkpoint store sync max µs", time.Since(storeBegan).Microseconds())
+		}
 	}
 	if t.cfg.Metrics != nil {
 		t.cfg.Metrics.ObserveMax("checkpoint sync max µs", time.Since(began).Microseconds())

@@ -99,6 +99,9 @@ type Result struct {
 	// checkpoint in any subtask (the counter "checkpoint sync max µs"):
 	// the time a subtask processed no record to take its snapshot.
 	CheckpointSyncMaxMillis float64 `json:"checkpoint_sync_max_ms"`
+	// CheckpointStoreSyncMaxMillis is the part of it spent on the Pebble
+	// store (committing, flushing and linking), 0 with the heap backend.
+	CheckpointStoreSyncMaxMillis float64 `json:"checkpoint_store_sync_max_ms"`
 	// CheckpointIntervalSeconds is the interval asked for (0: none).
 	CheckpointIntervalSeconds float64 `json:"checkpoint_interval_seconds"`
 	StateBackend              string  `json:"state_backend"`
@@ -157,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	var events func() int64
 	var run func() (Digest, error)
 	checkpoints := func() int { return 0 }
-	syncMax := func() float64 { return 0 }
+	syncMax, storeSyncMax := func() float64 { return 0 }, func() float64 { return 0 }
 	if cfg.Baseline {
 		res.Engine, res.Parallelism = "baseline", 1
 		var done atomic.Int64
@@ -178,6 +181,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		run = func() (Digest, error) { return runStrom(ctx, q, cfg, dir, metrics) }
 		checkpoints = func() int { return int(metrics.Counters()["checkpoints"]) }
 		syncMax = func() float64 { return float64(metrics.Counters()["checkpoint sync max µs"]) / 1000 }
+		storeSyncMax = func() float64 { return float64(metrics.Counters()["checkpoint store sync max µs"]) / 1000 }
 	}
 
 	runtime.GC()
@@ -195,6 +199,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	res.ResultDigest, res.Results = d.String(), d.Count
 	res.Checkpoints = checkpoints()
 	res.CheckpointSyncMaxMillis = syncMax()
+	res.CheckpointStoreSyncMaxMillis = storeSyncMax()
 	return res, nil
 }
 
