@@ -1,6 +1,7 @@
 package nexmark
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -72,6 +73,34 @@ func TestSplitIndex(t *testing.T) {
 		r := toURLDirs(&Bid{URL: u})
 		if r.Dir1 != SplitIndex(u, '/', 3) || r.Dir2 != SplitIndex(u, '/', 4) || r.Dir3 != SplitIndex(u, '/', 5) {
 			t.Errorf("toURLDirs(%q) = %+v", u, r)
+		}
+	}
+}
+
+// TestDailyQueriesSpanDays runs the per-day queries over events that span
+// three days (one event per second of event time): the Strom job at p=2,
+// whose timers close each day as the watermark passes it, gives the
+// baseline's rows and the reference's, and q15 has a row per day.
+func TestDailyQueriesSpanDays(t *testing.T) {
+	const events = 200_000
+	gc := GeneratorConfig{Seed: DefaultSeed, Rate: 1}
+	evs, _ := generate(t, gc, events, 0, 1)
+	refs := map[string]Digest{"q15": digestOf(refQ15(evs)), "q16": digestOf(refQ16(evs)), "q17": digestOf(refQ17(evs))}
+	for _, name := range []string{"q15", "q16", "q17"} {
+		base, err := Run(context.Background(), Config{Query: name, Events: events, Baseline: true, Generator: gc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), Config{Query: name, Events: events, Parallelism: 2, Generator: gc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.ResultDigest != base.ResultDigest || res.Results != base.Results || base.ResultDigest != refs[name].String() {
+			t.Errorf("%s: strom %d rows, digest %s; baseline %d rows, digest %s; reference %d rows, digest %s",
+				name, res.Results, res.ResultDigest, base.Results, base.ResultDigest, refs[name].Count, refs[name])
+		}
+		if name == "q15" && base.Results != 3 {
+			t.Errorf("q15: %d rows, want one per day (3)", base.Results)
 		}
 	}
 }
