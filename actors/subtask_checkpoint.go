@@ -124,6 +124,7 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 	}
 	if err != nil {
 		t.decline(id, err.Error())
+		t.release(snaps)
 		return
 	}
 	var storeName string
@@ -147,13 +148,15 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 		if storeCP != nil {
 			if _, err := storeCP.Finish(); err != nil {
 				decline(errors.Join(fmt.Errorf("checkpoint of the keyed store: %w", err), storeCP.Abort()))
+				releaseSnapshots(snaps)
 				return
 			}
 		}
-		for _, s := range snaps {
+		for i, s := range snaps {
 			os, err := s.persist(dir, index, kgs)
 			if err != nil {
 				decline(err)
+				releaseSnapshots(snaps[i+1:])
 				return
 			}
 			os.KeyedStore = storeName
@@ -162,6 +165,31 @@ func (t *subtask) takeSnapshot(id, ts int64, dir string) {
 		sys.Root.Send(master, ack)
 		_ = self
 	}()
+}
+
+// release runs, off the subtask's goroutine, the asynchronous parts of
+// snapshots that are given up, and drops what they write: the operators'
+// copy-on-write state learns only from them that the frozen state is free
+// again.
+func (t *subtask) release(snaps []operatorSnapshot) {
+	if len(snaps) == 0 {
+		return
+	}
+	t.persisting.Add(1)
+	go func() {
+		defer t.persisting.Done()
+		releaseSnapshots(snaps)
+	}()
+}
+
+// releaseSnapshots runs the asynchronous parts of snapshots whose results
+// are not wanted.
+func releaseSnapshots(snaps []operatorSnapshot) {
+	for _, s := range snaps {
+		if s.state != nil {
+			_ = s.state.runDeferred()
+		}
+	}
 }
 
 // decline tells the master this subtask cannot take checkpoint id.
@@ -179,6 +207,8 @@ type operatorSnapshot struct {
 }
 
 // snapshotChain runs the synchronous part for every operator of the chain.
+// On an error it returns the snapshots taken so far, whose asynchronous
+// parts must be released.
 func (t *subtask) snapshotChain(id int64) ([]operatorSnapshot, error) {
 	var snaps []operatorSnapshot
 	for i, v := range t.chain.Vertices {
@@ -186,18 +216,18 @@ func (t *subtask) snapshotChain(id int64) ([]operatorSnapshot, error) {
 		if i == 0 && t.source != nil {
 			cs, ok := t.source.(operators.CheckpointedSource)
 			if !ok {
-				return nil, fmt.Errorf("source %q cannot record its position", v.Name)
+				return snaps, fmt.Errorf("source %q cannot record its position", v.Name)
 			}
 			pos, err := cs.Position()
 			if err != nil {
-				return nil, fmt.Errorf("source %q position: %w", v.Name, err)
+				return snaps, fmt.Errorf("source %q position: %w", v.Name, err)
 			}
 			s.positions = pos
 		}
 		if c, ok := t.ops[i].(operators.Checkpointed); ok {
 			s.state = &memState{keyed: map[int][]kv{}}
 			if err := c.SnapshotState(id, s.state); err != nil {
-				return nil, fmt.Errorf("snapshot %q: %w", v.Name, err)
+				return append(snaps, s), fmt.Errorf("snapshot %q: %w", v.Name, err)
 			}
 		}
 		snaps = append(snaps, s)
