@@ -54,6 +54,8 @@ func (m *master) coordActions(c actor.Context, acts []coordAction) {
 			level := slog.LevelWarn
 			if m.coord.stopped {
 				level = slog.LevelDebug // the job is ending or restarting
+			} else if m.cfg.Metrics != nil {
+				m.cfg.Metrics.Counter("checkpoints aborted").Add(1)
 			}
 			m.cfg.Logger.Log(context.Background(), level, "checkpoint aborted", "job", m.plan.Graph.Name, "checkpoint", a.id, "reason", a.reason)
 			if p := m.checkpts[a.id]; p != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stromhq/strom/actors"
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/operators/window"
 )
@@ -137,8 +138,9 @@ type unencodable struct {
 // checkpoints are declined with a reason naming the operator and the type.
 func TestStateWithoutCodecFailsOnlyCheckpoints(t *testing.T) {
 	var log lockedBuffer
+	metrics := &actors.Metrics{}
 	env := NewEnvironment(WithParallelism(1), WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
-		WithCheckpointing(t.TempDir(), 5*time.Millisecond))
+		WithCheckpointing(t.TempDir(), 5*time.Millisecond), WithMetrics(metrics))
 	src := FromSource(env, "slow", func() operators.Source[int] { return &slowInts{n: 100} }, true)
 	recs := Map(src, "wrap", func(i int) unencodable { return unencodable{Key: fmt.Sprint(i % 3), Fn: func() int { return i }} })
 	red := Reduce(KeyBy(recs, func(u unencodable) string { return u.Key }), "count", func(a, b unencodable) (unencodable, error) {
@@ -152,6 +154,9 @@ func TestStateWithoutCodecFailsOnlyCheckpoints(t *testing.T) {
 	}
 	if l := log.String(); !strings.Contains(l, `operator \"count\"`) || !strings.Contains(l, "stream.unencodable cannot be checkpointed") {
 		t.Fatalf("no declined checkpoint naming the operator and the type in the log:\n%s", l)
+	}
+	if n := metrics.Counter("checkpoints aborted").Load(); n == 0 || metrics.Counter("checkpoints").Load() != 0 {
+		t.Fatalf("%d checkpoints aborted, %d completed; want every one aborted and counted", n, metrics.Counter("checkpoints").Load())
 	}
 }
 
