@@ -115,7 +115,7 @@ func (s *dayStats) add(b *dailyBid, bidder, auction uint8) (uint8, uint8) {
 	return mark(&s.Bidders, bidder, r), mark(&s.Auctions, auction, r)
 }
 
-// dailyDistinct is the keyed process function of q16: it counts
+// dailyDistinct is the keyed process function of q15 and q16: it counts
 // a group's bids and distinct bidders and auctions by price rank, and
 // emits the group's row when the watermark passes the end of its day
 // (an event-time timer), or at the end of input. Its state is keyed: a

@@ -45,13 +45,9 @@ func q16Row(k channelDay, s *dayStats) ChannelDailyBids {
 // (rows: ChannelDailyBids; the final row of every group, as in q15). The
 // latest minute of a day is that of its latest bid.
 //
-// The job: bids keyed by channel and day into a keyed process function
-// (dailyDistinct) that keeps the group's counts and a mark per distinct
-// bidder and auction (the ranks it was seen in) in keyed state, and emits
-// the group's row when the watermark passes the end of the day. With
-// 10,004 channels the groups spread over the subtasks, though the four
-// hot channels have half of the bids, so q15's split into buckets is not
-// needed.
+// The job: bids keyed by channel and day into the keyed process function
+// of q15 (dailyDistinct). With 10,004 channels the groups spread over the
+// subtasks, though the four hot channels have half of the bids.
 func init() {
 	Register(Query{
 		Name:        "q16",
