@@ -175,7 +175,8 @@
 // Each query's file gives the standard's SQL and where this one departs
 // from it. The queries are defined by their rows alone: the rows do not
 // depend on when results are emitted, on the order in which the
-// subtasks' records interleave, or on the parallelism. Windowed rows are
+// subtasks' records interleave, or on the parallelism (all but q12's; see
+// the result digest). Windowed rows are
 // those of every window that holds a record: windows still open when the
 // input ends fire then, as the last watermark is the maximum. q4's and
 // q9's timers likewise fire at the end of input, closing the auctions that
