@@ -190,16 +190,32 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 	if err != nil {
 		return err
 	}
-	var key, val []byte
-	for _, q := range [...]struct {
-		tag byte
-		q   *TimerQueue[K]
-	}{{tagEventTimer, c.timers.event}, {tagProcTimer, c.timers.proc}} {
-		for i, tm := range q.q.Registered() {
-			key = AppendTimeKey(keys.Append(key[:0], q.tag, tm.Key), tm.Time)
-			val = AppendUvarint(val[:0], uint64(i))
-			w.Keyed(keys.KeyGroup(tm.Key), key, val)
+	// The timers are copied now and ordered and encoded in the
+	// asynchronous part, unless keys could change through shared memory
+	// meanwhile (see cowSafe).
+	event, proc := c.timers.event.Frozen(), c.timers.proc.Frozen()
+	encode := func(w StateWriter) error {
+		var key, val []byte
+		for _, q := range [...]struct {
+			tag byte
+			f   FrozenTimers[K]
+		}{{tagEventTimer, event}, {tagProcTimer, proc}} {
+			for i, tm := range q.f.Registered() {
+				key = AppendTimeKey(keys.Append(key[:0], q.tag, tm.Key), tm.Time)
+				val = AppendUvarint(val[:0], uint64(i))
+				w.Keyed(keys.KeyGroup(tm.Key), key, val)
+			}
 		}
+		return nil
+	}
+	var err2 error
+	if cowSafe(reflect.TypeFor[K]()) {
+		err2 = DeferState(w, encode)
+	} else {
+		err2 = encode(w)
+	}
+	if err2 != nil {
+		return err2
 	}
 	return c.states.snapshot(keys, w)
 }

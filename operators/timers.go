@@ -2,6 +2,7 @@ package operators
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 )
 
@@ -106,9 +107,24 @@ func (q *TimerQueue[K]) All() []Timer[K] {
 // Registered returns the live timers in the order they were registered.
 // Registering them in this order into an empty queue reproduces the
 // queue's firing order, ties included.
-func (q *TimerQueue[K]) Registered() []Timer[K] {
-	out := make([]queuedTimer[K], 0, len(q.live))
-	for tm, seq := range q.live {
+func (q *TimerQueue[K]) Registered() []Timer[K] { return q.Frozen().Registered() }
+
+// FrozenTimers is a copy of a TimerQueue's live timers at one moment,
+// which later changes of the queue do not affect: a checkpoint takes it in
+// its synchronous part (a copy of a map, without sorting) and orders and
+// encodes it in its asynchronous part.
+type FrozenTimers[K comparable] struct {
+	live map[Timer[K]]uint64
+}
+
+// Frozen returns a copy of the live timers.
+func (q *TimerQueue[K]) Frozen() FrozenTimers[K] { return FrozenTimers[K]{live: maps.Clone(q.live)} }
+
+// Registered returns the timers in the order they were registered (see
+// TimerQueue.Registered).
+func (f FrozenTimers[K]) Registered() []Timer[K] {
+	out := make([]queuedTimer[K], 0, len(f.live))
+	for tm, seq := range f.live {
 		out = append(out, queuedTimer[K]{Timer: tm, seq: seq})
 	}
 	slices.SortFunc(out, func(a, b queuedTimer[K]) int { return cmp.Compare(a.seq, b.seq) })
