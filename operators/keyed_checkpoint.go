@@ -217,6 +217,7 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 	if err2 != nil {
 		return err2
 	}
+	c.states.snapshotNames(w)
 	return c.states.snapshot(keys, w)
 }
 
@@ -259,6 +260,9 @@ func registerRanked[K comparable](q *TimerQueue[K], ts []rankedTimer[K]) error {
 // user state that the function did not register fails the restore (with
 // ErrStateMismatch), so that no state is dropped silently.
 func (c *keyedCore[K, OUT]) restore(kc StateCodec[K], r StateReader) error {
+	if err := c.states.checkNames(r); err != nil {
+		return err
+	}
 	var event, proc []rankedTimer[K]
 	// now is the processing time of the restore, read once if a user
 	// state needs it (for TTL).
