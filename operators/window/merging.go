@@ -80,10 +80,45 @@ func (s *mergingSet) retire(w Window) (Window, bool) {
 	return st, true
 }
 
+// addOverlapping is add for assigners that merge intersecting windows
+// (MergeOverlapping), when w intersects at most one live window: the
+// common case of a record that falls into or extends one session. The
+// live windows of such an assigner never intersect each other, so no
+// sorting or grouping is needed. It reports done=false when w intersects
+// several live windows, for add to merge them in general.
+func (s *mergingSet) addOverlapping(w Window, merge mergeFunc) (Window, bool, error) {
+	hit := -1
+	for i := range s.entries {
+		if s.entries[i].window.Intersects(w) {
+			if hit >= 0 {
+				return Window{}, false, nil
+			}
+			hit = i
+		}
+	}
+	if hit < 0 {
+		s.put(w, w)
+		return w, true, nil
+	}
+	e := s.entries[hit]
+	cover := e.window.Cover(w)
+	if cover == e.window {
+		return cover, true, nil // w falls inside a live window
+	}
+	s.entries = slices.Delete(s.entries, hit, hit+1)
+	s.put(cover, e.state)
+	return cover, true, merge(cover, []Window{e.window}, e.state, nil)
+}
+
 // add adds the window of a new record and merges it with the live windows
 // it overlaps, calling merge for each merge. It returns the window the
 // record belongs to: the new window or the one it merged into.
 func (s *mergingSet) add(a MergingAssigner, w Window, merge mergeFunc) (Window, error) {
+	if _, ok := a.(Session); ok {
+		if result, done, err := s.addOverlapping(w, merge); done {
+			return result, err
+		}
+	}
 	s.cands = s.cands[:0]
 	for _, e := range s.entries {
 		s.cands = append(s.cands, e.window)
