@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,6 +127,10 @@ func stopNodes() {
 	}
 }
 
+// remoteRuns numbers the runs of remote jobs, so that each has its own
+// collector even when a test runs several times (go test -count).
+var remoteRuns atomic.Int64
+
 func TestJobAcrossTwoActorSystems(t *testing.T) {
 	const n = 50_000
 	want := map[int64]int64{}
@@ -137,7 +142,7 @@ func TestJobAcrossTwoActorSystems(t *testing.T) {
 	a, b, bm := na.sys, nb.sys, nb.metrics
 	for _, p := range []int{2, 3} {
 		t.Run(fmt.Sprint("p=", p), func(t *testing.T) {
-			run := fmt.Sprintf("%s-%d", t.Name(), p)
+			run := fmt.Sprintf("%s-%d-%d", t.Name(), p, remoteRuns.Add(1))
 			args := stream.Args{"run": run, "records": fmt.Sprint(n), "parallelism": fmt.Sprint(p), "mode": "batch"}
 			env, err := stream.NewJobEnvironment(remoteJob, args, stream.WithLogger(stream.DiscardLogger()))
 			if err != nil {
