@@ -426,6 +426,27 @@ func (r *stateRegistry[K]) snapshot(keys *StateKeys[K], w StateWriter) error {
 	return nil
 }
 
+// registered returns the state name, or an error wrapping ErrStateMismatch
+// when the function does not register it while a checkpoint holds it.
+func (r *stateRegistry[K]) registered(name string) (userState[K], error) {
+	var st userState[K]
+	if r != nil {
+		st = r.byName[name]
+	}
+	if st == nil {
+		return nil, fmt.Errorf("%w: the checkpoint holds keyed state %q, which the function does not register; "+
+			"register it in Open, or call DiscardState to drop it", ErrStateMismatch, name)
+	}
+	return st, nil
+}
+
+// kindMismatch is the error of a state checkpointed as one kind and
+// registered as another.
+func kindMismatch(name string, checkpointed, registered byte) error {
+	return fmt.Errorf("%w: keyed state %q was checkpointed as a %s and is registered as a %s",
+		ErrStateMismatch, name, kindName(checkpointed), kindName(registered))
+}
+
 // restore puts back one entry of a user state, whose key d holds after the
 // tag, read from key group kg.
 func (r *stateRegistry[K]) restore(keys *StateKeys[K], kg int, kd *StateDecoder, value []byte, now func() int64) error {
@@ -434,13 +455,9 @@ func (r *stateRegistry[K]) restore(keys *StateKeys[K], kg int, kd *StateDecoder,
 	if err := kd.End(); err != nil {
 		return err
 	}
-	var st userState[K]
-	if r != nil {
-		st = r.byName[name]
-	}
-	if st == nil {
-		return fmt.Errorf("%w: the checkpoint holds keyed state %q, which the function does not register; "+
-			"register it in Open, or call DiscardState to drop it", ErrStateMismatch, name)
+	st, err := r.registered(name)
+	if err != nil {
+		return err
 	}
 	b := st.base()
 	vd := NewStateDecoder(value)
@@ -461,8 +478,7 @@ func (r *stateRegistry[K]) restore(keys *StateKeys[K], kg int, kd *StateDecoder,
 		return nil
 	}
 	if kind != b.kind {
-		return fmt.Errorf("%w: keyed state %q was checkpointed as a %s and is registered as a %s",
-			ErrStateMismatch, name, kindName(kind), kindName(b.kind))
+		return kindMismatch(name, kind, b.kind)
 	}
 	if err := st.restore(k, stamped, &vd, now()); err != nil {
 		return b.wrap(err)

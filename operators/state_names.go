@@ -59,13 +59,9 @@ func (r *stateRegistry[K]) checkNames(rd StateReader) error {
 			continue
 		}
 		seen[name] = true
-		var st userState[K]
-		if r != nil {
-			st = r.byName[name]
-		}
-		if st == nil {
-			return fmt.Errorf("%w: the checkpoint holds keyed state %q, which the function does not register; "+
-				"register it in Open, or call DiscardState to drop it", ErrStateMismatch, name)
+		st, err := r.registered(name)
+		if err != nil {
+			return err
 		}
 		b := st.base()
 		switch {
@@ -74,8 +70,7 @@ func (r *stateRegistry[K]) checkNames(rd StateReader) error {
 				return err
 			}
 		case b.kind != kind:
-			return fmt.Errorf("%w: keyed state %q was checkpointed as a %s and is registered as a %s",
-				ErrStateMismatch, name, kindName(kind), kindName(b.kind))
+			return kindMismatch(name, kind, b.kind)
 		}
 	}
 	return nil
