@@ -227,6 +227,13 @@ func cowSafe(t reflect.Type) bool {
 	return false
 }
 
+// EncodableConcurrently reports whether values of type t can be encoded on
+// another goroutine while the subtask goes on changing its state: values
+// that cannot change through memory they share (booleans, numbers,
+// strings, and arrays and structs of those). Operators use it to decide
+// what a snapshot may encode in its asynchronous part (DeferState).
+func EncodableConcurrently(t reflect.Type) bool { return cowSafe(t) }
+
 // cowSafeTypes reports whether every type is cowSafe.
 func cowSafeTypes(ts ...reflect.Type) bool {
 	for _, t := range ts {

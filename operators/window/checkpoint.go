@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/stromhq/strom/codec"
@@ -135,15 +136,31 @@ func (o *Operator[K, IN, ACC, OUT]) SnapshotState(_ int64, w operators.StateWrit
 			}
 		}
 	}
-	for _, q := range [...]struct {
-		tag byte
-		q   *operators.TimerQueue[winKey[K]]
-	}{{tagEventTimer, o.eventQ}, {tagProcTimer, o.procQ}} {
-		for i, tm := range q.q.Registered() {
-			key = appendWindow(c.keys.Append(key[:0], q.tag, tm.Key.key), tm.Key.w)
-			key = operators.AppendTimeKey(key, tm.Time)
-			w.Keyed(c.keys.KeyGroup(tm.Key.key), key, operators.AppendUvarint(val[:0], uint64(i)))
+	// The timers are copied now and ordered and encoded in the
+	// asynchronous part of the snapshot, unless keys could change through
+	// shared memory meanwhile.
+	event, proc := o.eventQ.Frozen(), o.procQ.Frozen()
+	timers := func(w operators.StateWriter) error {
+		var key, val []byte
+		for _, q := range [...]struct {
+			tag byte
+			f   operators.FrozenTimers[winKey[K]]
+		}{{tagEventTimer, event}, {tagProcTimer, proc}} {
+			for i, tm := range q.f.Registered() {
+				key = appendWindow(c.keys.Append(key[:0], q.tag, tm.Key.key), tm.Key.w)
+				key = operators.AppendTimeKey(key, tm.Time)
+				w.Keyed(c.keys.KeyGroup(tm.Key.key), key, operators.AppendUvarint(val[:0], uint64(i)))
+			}
 		}
+		return nil
+	}
+	if operators.EncodableConcurrently(reflect.TypeFor[K]()) {
+		err = operators.DeferState(w, timers)
+	} else {
+		err = timers(w)
+	}
+	if err != nil {
+		return o.wrap(err)
 	}
 	if p := o.panes; p != nil {
 		for rank, k := range keysInArrivalOrder(p.keys, func(pk *paneKey[ACC]) uint64 { return pk.seq }) {
