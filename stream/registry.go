@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -186,11 +187,30 @@ func NewJobEnvironment(j *Job, args Args, opts ...Option) (*Environment, error) 
 	return env, nil
 }
 
+// checkWritableDir creates dir if needed and checks that files can be
+// created in it.
+func checkWritableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".strom-check-")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	return errors.Join(f.Close(), os.Remove(name))
+}
+
 // checkpointOptions turns the checkpoint flags into options.
 func checkpointOptions(args Args) ([]Option, error) {
 	var opts []Option
 	switch b := args["state-backend"]; b {
 	case "", actors.BackendHeap, actors.BackendPebble:
+		if dir := args["local-state-dir"]; dir != "" && b == actors.BackendPebble {
+			if err := checkWritableDir(dir); err != nil {
+				return nil, fmt.Errorf("--local-state-dir %s: %w", dir, err)
+			}
+		}
 		opts = append(opts, WithStateBackend(b, args["local-state-dir"]))
 	default:
 		return nil, fmt.Errorf("--state-backend %q: want heap or pebble", b)

@@ -57,6 +57,8 @@ func TestBadCommandLinesAreRefusedByName(t *testing.T) {
 		{[]string{"run", "wordcount", "--input", "/dev/null", "--output", "/tmp/x", "--log-level", "loud"}, 2, "--log-level"},
 		{[]string{"run", "wordcount", "--input", "/dev/null", "--output", "/tmp/x", "extra"}, 2, `unexpected argument "extra"`},
 		{[]string{"run", "demo", "--rate", "-1"}, 2, "--rate"},
+		{[]string{"run", "wordcount", "--input", "/dev/null", "--output", "/tmp/x", "--state-backend", "rocksdb"}, 2, `--state-backend "rocksdb"`},
+		{[]string{"run", "wordcount", "--input", "/dev/null", "--output", "/tmp/x", "--state-backend", "pebble", "--local-state-dir", "/dev/null/x"}, 2, "--local-state-dir /dev/null/x"},
 	}
 	for _, c := range cases {
 		code, _, stderr := runCLI(c.args...)
