@@ -289,6 +289,26 @@ type memState struct {
 	keyed    map[int][]kv
 	ops      []opEntry
 	deferred []func(operators.StateWriter) error
+	// arena holds the bytes of the keyed entries, copied in chunks so that
+	// an entry costs no allocation of its own.
+	arena []byte
+}
+
+// memArenaChunk is the size of the chunks of memState.arena; larger
+// entries get their own.
+const memArenaChunk = 256 << 10
+
+// copyBytes copies b into the arena.
+func (m *memState) copyBytes(b []byte) []byte {
+	if len(b) > cap(m.arena)-len(m.arena) {
+		if len(b) > memArenaChunk/4 {
+			return slices.Clone(b)
+		}
+		m.arena = make([]byte, 0, memArenaChunk)
+	}
+	start := len(m.arena)
+	m.arena = append(m.arena, b...)
+	return m.arena[start:len(m.arena):len(m.arena)]
 }
 
 // Defer implements operators.AsyncStateWriter.
@@ -308,7 +328,7 @@ func (m *memState) runDeferred() error {
 }
 
 func (m *memState) Keyed(kg int, key, value []byte) {
-	m.keyed[kg] = append(m.keyed[kg], kv{slices.Clone(key), slices.Clone(value)})
+	m.keyed[kg] = append(m.keyed[kg], kv{m.copyBytes(key), m.copyBytes(value)})
 }
 
 func (m *memState) Operator(name string, mode snapshot.RedistributionMode, entry []byte) {
