@@ -79,14 +79,8 @@ func benchMicro(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(fs.Output(), "usage: strom bench micro [flags]\n\nRuns every workload at parallelism 1 and at --parallelism against a\nhand-written single-goroutine loop, and reports medians.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return cli.UsageError{Err: fmt.Errorf("bench micro: unexpected argument %q", fs.Arg(0))}
+	if err := parseBenchFlags(fs, "micro", args); err != nil {
+		return err
 	}
 	switch {
 	case *records < 1:
@@ -181,14 +175,8 @@ func benchNexmark(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(fs.Output(), "\nflags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return cli.UsageError{Err: fmt.Errorf("bench nexmark: unexpected argument %q", fs.Arg(0))}
+	if err := parseBenchFlags(fs, "nexmark", args); err != nil {
+		return err
 	}
 	if *query == "" {
 		return cli.UsageError{Err: fmt.Errorf("bench nexmark: name a query with --query (%s)", strings.Join(nexmark.QueryNames(), ", "))}
@@ -330,14 +318,8 @@ func benchWindow(args []string, stdout, stderr io.Writer) error {
 			"and reports medians. Event time advances 1ms every %d records.\n\nflags:\n", bench.EventsPerMilli)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.UsageError{Err: err}
-	}
-	if fs.NArg() > 0 {
-		return cli.UsageError{Err: fmt.Errorf("bench window: unexpected argument %q", fs.Arg(0))}
+	if err := parseBenchFlags(fs, "window", args); err != nil {
+		return err
 	}
 	switch {
 	case *records < 2:
@@ -369,4 +351,20 @@ func benchWindow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return reportResults(stdout, "window", results, *asJSON)
+}
+
+// parseBenchFlags parses the flags of `strom bench name`: help is
+// returned as it is, and a bad flag or an extra argument is a usage error
+// naming it.
+func parseBenchFlags(fs *flag.FlagSet, name string, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return cli.UsageError{Err: err}
+	}
+	if fs.NArg() > 0 {
+		return cli.UsageError{Err: fmt.Errorf("bench %s: unexpected argument %q", name, fs.Arg(0))}
+	}
+	return nil
 }
