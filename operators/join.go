@@ -289,7 +289,7 @@ func (j *WindowJoin[K, L, R, OUT]) fire(s, maxTs int64) error {
 			}
 		}
 		if e != nil {
-			left, right = e.v.left, e.v.right
+			left, right = e.Value.left, e.Value.right
 		}
 		if len(right) > 0 {
 			for _, l := range left {
@@ -391,7 +391,7 @@ func (b *joinBuffer[K, T]) match(k K, from, to int64) ([]timed[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return within(e.v, from, to), nil
+	return within(e.Value, from, to), nil
 }
 
 // within returns the records of s, sorted by time, with times in [from,
@@ -428,7 +428,7 @@ func (b *joinBuffer[K, T]) add(k K, v T, ts, wm int64) error {
 		} else {
 			ce = b.st.add(k)
 		}
-		ce.v = insertTimed(ce.v, e)
+		ce.Value = insertTimed(ce.Value, e)
 		b.st.changed(ce)
 		b.counts[k]++
 	} else {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/stromhq/strom/codec"
+	"github.com/stromhq/strom/internal/lru"
 	"github.com/stromhq/strom/snapshot"
 )
 
@@ -39,18 +40,8 @@ import (
 // of the store and entries that do not decode.
 var errJoinStore = errors.New("join state store")
 
-// joinEntry is one cached buffer with its place in the LRU list.
-type joinEntry[CK comparable, V any] struct {
-	key CK
-	v   V
-	// dirty reports that v may differ from the store; stored that the
-	// store holds an entry for key.
-	dirty, stored bool
-	// weight is what the entry counts against the bound: 1 plus its
-	// records.
-	weight     int
-	prev, next *joinEntry[CK, V]
-}
+// joinEntry is one cached buffer.
+type joinEntry[CK comparable, V any] = lru.Entry[CK, V]
 
 // joinCodec encodes and decodes the buffers of one entry tag of a join.
 type joinCodec[CK comparable, V any] struct {
@@ -80,20 +71,15 @@ type joinCache[CK comparable, V any] struct {
 	// what names the buffers in errors.
 	what  string
 	bound int
-	m     map[CK]*joinEntry[CK, V]
-	head  joinEntry[CK, V] // sentinel: head.next is the newest
-	// weight is the sum of the entries' weights.
-	weight int
-	// dirty counts the dirty entries; trim bounds it.
-	dirty int
-	free  []*joinEntry[CK, V]
+	l     lru.List[CK, V]
 	// key and val are scratch buffers of entry keys and values.
 	key, val []byte
 }
 
 func newJoinCache[CK comparable, V any](store *StateStore, what string, c joinCodec[CK, V]) *joinCache[CK, V] {
-	jc := &joinCache[CK, V]{store: store, codec: c, what: what, bound: store.CacheEntries(), m: make(map[CK]*joinEntry[CK, V])}
-	jc.head.next, jc.head.prev = &jc.head, &jc.head
+	jc := &joinCache[CK, V]{store: store, codec: c, what: what, bound: store.CacheEntries()}
+	jc.l.Init()
+	jc.l.Reset = c.reset
 	return jc
 }
 
@@ -103,21 +89,10 @@ func (c *joinCache[CK, V]) fail(op string, ck CK, err error) error {
 }
 
 // get returns the cached entry of ck, made the newest, or nil.
-func (c *joinCache[CK, V]) get(ck CK) *joinEntry[CK, V] {
-	e := c.m[ck]
-	if e != nil {
-		c.touch(e)
-	}
-	return e
-}
+func (c *joinCache[CK, V]) get(ck CK) *joinEntry[CK, V] { return c.l.Get(ck) }
 
 // touch makes e the newest entry.
-func (c *joinCache[CK, V]) touch(e *joinEntry[CK, V]) {
-	if c.head.next != e {
-		e.unlink()
-		c.pushFront(e)
-	}
-}
+func (c *joinCache[CK, V]) touch(e *joinEntry[CK, V]) { c.l.Touch(e) }
 
 // load returns the entry of ck, from the cache or else from the store,
 // which must hold it: the caller's index says it exists.
@@ -135,46 +110,31 @@ func (c *joinCache[CK, V]) load(ck CK) (*joinEntry[CK, V], error) {
 		return nil, c.fail("read", ck, err)
 	}
 	e := c.add(ck)
-	if err := c.codec.decode(ck, val, &e.v); err != nil {
+	if err := c.codec.decode(ck, val, &e.Value); err != nil {
 		c.remove(e)
 		return nil, c.fail("read", ck, err)
 	}
-	e.stored = true
-	c.setWeight(e, 1+c.codec.records(&e.v))
+	e.Stored = true
+	c.l.SetWeight(e, 1+c.codec.records(&e.Value))
 	return e, nil
 }
 
 // add adds an empty entry for ck, which must have none, as the newest.
-func (c *joinCache[CK, V]) add(ck CK) *joinEntry[CK, V] {
-	var e *joinEntry[CK, V]
-	if n := len(c.free); n > 0 {
-		e, c.free = c.free[n-1], c.free[:n-1]
-	} else {
-		e = new(joinEntry[CK, V])
-	}
-	e.key, e.weight = ck, 1
-	c.weight++
-	c.m[ck] = e
-	c.pushFront(e)
-	return e
-}
+func (c *joinCache[CK, V]) add(ck CK) *joinEntry[CK, V] { return c.l.Add(ck) }
 
 // changed records that the step changed the records of e.
 func (c *joinCache[CK, V]) changed(e *joinEntry[CK, V]) {
-	if !e.dirty {
-		e.dirty = true
-		c.dirty++
-	}
-	c.setWeight(e, 1+c.codec.records(&e.v))
+	c.l.MarkDirty(e)
+	c.l.SetWeight(e, 1+c.codec.records(&e.Value))
 }
 
 // drop removes an emptied entry from the cache and the store.
 func (c *joinCache[CK, V]) drop(e *joinEntry[CK, V]) error {
-	if e.stored {
-		key, kg := c.codec.entryKey(c.key[:0], e.key)
+	if e.Stored {
+		key, kg := c.codec.entryKey(c.key[:0], e.Key)
 		c.key = key
 		if err := c.store.Delete(kg, c.codec.tag, key[1:]); err != nil {
-			return c.fail("delete", e.key, err)
+			return c.fail("delete", e.Key, err)
 		}
 	}
 	c.remove(e)
@@ -184,7 +144,7 @@ func (c *joinCache[CK, V]) drop(e *joinEntry[CK, V]) error {
 // dropKey removes the entry of ck, cached or not, from the cache and the
 // store: the caller's index says it exists.
 func (c *joinCache[CK, V]) dropKey(ck CK) error {
-	if e := c.m[ck]; e != nil {
+	if e := c.l.Peek(ck); e != nil {
 		return c.drop(e)
 	}
 	key, kg := c.codec.entryKey(c.key[:0], ck)
@@ -197,17 +157,14 @@ func (c *joinCache[CK, V]) dropKey(ck CK) error {
 
 // write writes a dirty entry to the store.
 func (c *joinCache[CK, V]) write(e *joinEntry[CK, V]) error {
-	key, kg := c.codec.entryKey(c.key[:0], e.key)
+	key, kg := c.codec.entryKey(c.key[:0], e.Key)
 	c.key = key
-	c.val = c.codec.encode(c.val[:0], &e.v)
+	c.val = c.codec.encode(c.val[:0], &e.Value)
 	if err := c.store.Put(kg, c.codec.tag, key[1:], c.val); err != nil {
-		return c.fail("write", e.key, err)
+		return c.fail("write", e.Key, err)
 	}
-	if e.dirty {
-		e.dirty = false
-		c.dirty--
-	}
-	e.stored = true
+	c.l.MarkClean(e)
+	e.Stored = true
 	return nil
 }
 
@@ -219,26 +176,26 @@ const joinDirtyBound = 4096
 // trim evicts the least recently used entries until the cache is within
 // its bound, writing the dirty ones.
 func (c *joinCache[CK, V]) trim() error {
-	for c.weight > c.bound {
-		e := c.head.prev
-		if e == &c.head {
+	for c.l.Weight() > c.bound {
+		e := c.l.Oldest()
+		if e == nil {
 			return nil
 		}
-		if e.dirty {
+		if e.Dirty() {
 			if err := c.write(e); err != nil {
 				return err
 			}
 		}
 		if c.codec.evicted != nil {
-			c.codec.evicted(e.key)
+			c.codec.evicted(e.Key)
 		}
 		c.remove(e)
 	}
 	// Past joinDirtyBound dirty entries, write the older half back,
 	// keeping them cached.
-	if c.dirty > joinDirtyBound {
-		for e := c.head.prev; e != &c.head && c.dirty > joinDirtyBound/2; e = e.prev {
-			if e.dirty {
+	if c.l.Dirty() > joinDirtyBound {
+		for e := c.l.Oldest(); e != nil && c.l.Dirty() > joinDirtyBound/2; e = c.l.Newer(e) {
+			if e.Dirty() {
 				if err := c.write(e); err != nil {
 					return err
 				}
@@ -252,8 +209,8 @@ func (c *joinCache[CK, V]) trim() error {
 // cached. SnapshotState calls it; the runtime then commits the store and
 // checkpoints it.
 func (c *joinCache[CK, V]) flush() error {
-	for e := c.head.next; e != &c.head; e = e.next {
-		if e.dirty {
+	for e := c.l.Newest(); e != nil; e = c.l.Older(e) {
+		if e.Dirty() {
 			if err := c.write(e); err != nil {
 				return err
 			}
@@ -263,36 +220,7 @@ func (c *joinCache[CK, V]) flush() error {
 }
 
 // remove drops e from the cache, keeping it for reuse.
-func (c *joinCache[CK, V]) remove(e *joinEntry[CK, V]) {
-	if e.dirty {
-		c.dirty--
-	}
-	delete(c.m, e.key)
-	e.unlink()
-	c.weight -= e.weight
-	var zero CK
-	e.key, e.dirty, e.stored, e.weight = zero, false, false, 0
-	c.codec.reset(&e.v)
-	if len(c.free) < 64 {
-		c.free = append(c.free, e)
-	}
-}
-
-func (c *joinCache[CK, V]) setWeight(e *joinEntry[CK, V], w int) {
-	c.weight += w - e.weight
-	e.weight = w
-}
-
-func (c *joinCache[CK, V]) pushFront(e *joinEntry[CK, V]) {
-	e.prev, e.next = &c.head, c.head.next
-	e.next.prev = e
-	c.head.next = e
-}
-
-func (e *joinEntry[CK, V]) unlink() {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-}
+func (c *joinCache[CK, V]) remove(e *joinEntry[CK, V]) { c.l.Remove(e) }
 
 // resetSlice empties s for reuse, or drops it when it grew large.
 func resetSlice[T any](s []T) []T {
@@ -364,7 +292,7 @@ func (j *WindowJoin[K, L, R, OUT]) assignStored(k K, ts int64, add func(*windowR
 		switch {
 		case created:
 			e = j.st.add(winKey[K]{key: k, start: s})
-			e.v.rank = w.rank
+			e.Value.rank = w.rank
 			w.cached = e
 		case w.cached != nil:
 			e = w.cached
@@ -376,7 +304,7 @@ func (j *WindowJoin[K, L, R, OUT]) assignStored(k K, ts int64, add func(*windowR
 			}
 			w.cached = e
 		}
-		add(&e.v)
+		add(&e.Value)
 		j.st.changed(e)
 		j.buffered++
 		added = true
@@ -446,7 +374,8 @@ func (j *WindowJoin[K, L, R, OUT]) indexStore() error {
 				return err
 			}
 			w.cached = e
-			e.v.rank, e.dirty = w.rank, true
+			e.Value.rank = w.rank
+			j.st.l.MarkDirty(e)
 			if err := j.st.trim(); err != nil {
 				return err
 			}
@@ -488,7 +417,7 @@ func (b *joinBuffer[K, T]) expireStored(tm Timer[K]) error {
 	if err != nil {
 		return err
 	}
-	s := e.v
+	s := e.Value
 	n := 0
 	for n < len(s) && s[n].ts+b.bound < tm.Time {
 		n++
@@ -504,7 +433,7 @@ func (b *joinBuffer[K, T]) expireStored(tm Timer[K]) error {
 	default:
 		rest := copy(s, s[n:])
 		clear(s[rest:])
-		e.v = s[:rest]
+		e.Value = s[:rest]
 		b.counts[tm.Key] = rest
 		b.st.changed(e)
 	}

@@ -301,8 +301,8 @@ func TestJoinCacheBoundsDirtyEntries(t *testing.T) {
 				if err := in.ProcessBatch(&Batch[jrec]{Values: []jrec{{ID: side*keys + k, Key: k}}, Times: []int64{int64(k % 100)}}); err != nil {
 					t.Fatal(err)
 				}
-				if pebble && op.st.dirty > joinDirtyBound {
-					t.Fatalf("%d entries dirty after a step, bound %d", op.st.dirty, joinDirtyBound)
+				if pebble && op.st.l.Dirty() > joinDirtyBound {
+					t.Fatalf("%d entries dirty after a step, bound %d", op.st.l.Dirty(), joinDirtyBound)
 				}
 			}
 		}

@@ -263,13 +263,13 @@ func (o *Operator[K, IN, ACC, OUT]) storedPaneAdd(k K, pk *paneKey[ACC], ps int6
 	}
 	if i > 0 && pk.starts[i-1] == ps {
 		e := o.paneAccOf(k, ps, true)
-		e.v = o.fn.add(e.v, v)
+		e.Value = o.fn.add(e.Value, v)
 		return
 	}
 	pk.starts = slices.Insert(pk.starts, i, ps)
-	e := o.st.panes.add(paneRef[K]{k, ps})
-	e.v = o.fn.first(v)
-	o.st.panes.markDirty(e)
+	e := o.st.panes.Add(paneRef[K]{k, ps})
+	e.Value = o.fn.first(v)
+	o.st.panes.MarkDirty(e)
 }
 
 // paneEmit fires window [s, s+size) of key k: it merges the accumulators
@@ -281,7 +281,7 @@ func (o *Operator[K, IN, ACC, OUT]) paneEmit(k K, pk *paneKey[ACC], s int64) err
 	if o.st != nil {
 		i, _ := slices.BinarySearch(pk.starts, s)
 		for ; i < len(pk.starts) && pk.starts[i] < e; i++ {
-			pa := o.paneAccOf(k, pk.starts[i], false).v
+			pa := o.paneAccOf(k, pk.starts[i], false).Value
 			if has {
 				acc = o.fn.merge(acc, pa)
 			} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/stromhq/strom/internal/lru"
 	"github.com/stromhq/strom/operators"
 	"github.com/stromhq/strom/snapshot"
 )
@@ -49,110 +50,8 @@ func (o *Operator[K, IN, ACC, OUT]) fail(err error) {
 	panic(storeError{fmt.Errorf("%w: %w", errStore, err)})
 }
 
-// cacheEntry is one cached value with its place in the LRU list.
-type cacheEntry[CK comparable, V any] struct {
-	key CK
-	v   V
-	// dirty reports that v may differ from the store; stored that the
-	// store holds a value for key.
-	dirty, stored bool
-	// weight is what the entry counts against the bound.
-	weight     int
-	prev, next *cacheEntry[CK, V]
-}
-
-// lru is a map of entries in least-recently-used order.
-type lru[CK comparable, V any] struct {
-	m      map[CK]*cacheEntry[CK, V]
-	head   cacheEntry[CK, V] // sentinel: head.next is the newest
-	weight int
-	// dirty counts the dirty entries (see markDirty).
-	dirty int
-	free  []*cacheEntry[CK, V]
-}
-
-// markDirty records that e may differ from the store.
-func (c *lru[CK, V]) markDirty(e *cacheEntry[CK, V]) {
-	if !e.dirty {
-		e.dirty = true
-		c.dirty++
-	}
-}
-
-// markClean records that e was written to the store.
-func (c *lru[CK, V]) markClean(e *cacheEntry[CK, V]) {
-	if e.dirty {
-		e.dirty = false
-		c.dirty--
-	}
-}
-
-func (c *lru[CK, V]) init() {
-	c.m = make(map[CK]*cacheEntry[CK, V])
-	c.head.next, c.head.prev = &c.head, &c.head
-}
-
-// get returns the entry of k, made the newest, or nil.
-func (c *lru[CK, V]) get(k CK) *cacheEntry[CK, V] {
-	e := c.m[k]
-	if e != nil && c.head.next != e {
-		e.unlink()
-		c.pushFront(e)
-	}
-	return e
-}
-
-// add adds an entry for k, which must not have one, as the newest.
-func (c *lru[CK, V]) add(k CK) *cacheEntry[CK, V] {
-	var e *cacheEntry[CK, V]
-	if n := len(c.free); n > 0 {
-		e, c.free = c.free[n-1], c.free[:n-1]
-	} else {
-		e = new(cacheEntry[CK, V])
-	}
-	e.key, e.weight = k, 1
-	c.weight++
-	c.m[k] = e
-	c.pushFront(e)
-	return e
-}
-
-// remove drops e, keeping it for reuse.
-func (c *lru[CK, V]) remove(e *cacheEntry[CK, V]) {
-	c.markClean(e)
-	delete(c.m, e.key)
-	e.unlink()
-	c.weight -= e.weight
-	*e = cacheEntry[CK, V]{}
-	if len(c.free) < 64 {
-		c.free = append(c.free, e)
-	}
-}
-
-// oldest returns the least recently used entry, or nil.
-func (c *lru[CK, V]) oldest() *cacheEntry[CK, V] {
-	if c.head.prev == &c.head {
-		return nil
-	}
-	return c.head.prev
-}
-
-// setWeight sets the weight of e.
-func (c *lru[CK, V]) setWeight(e *cacheEntry[CK, V], w int) {
-	c.weight += w - e.weight
-	e.weight = w
-}
-
-func (c *lru[CK, V]) pushFront(e *cacheEntry[CK, V]) {
-	e.prev, e.next = &c.head, c.head.next
-	e.next.prev = e
-	c.head.next = e
-}
-
-func (e *cacheEntry[CK, V]) unlink() {
-	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next = nil, nil
-}
+// cacheEntry is one cached window or pane.
+type cacheEntry[CK comparable, V any] = lru.Entry[CK, V]
 
 // paneRef names the pane starting at start of key k.
 type paneRef[K comparable] struct {
@@ -164,16 +63,16 @@ type paneRef[K comparable] struct {
 type winStore[K comparable, IN, ACC any] struct {
 	s     *operators.StateStore
 	bound int
-	wins  lru[winKey[K], winState[IN, ACC]]
-	panes lru[paneRef[K], ACC]
+	wins  lru.List[winKey[K], winState[IN, ACC]]
+	panes lru.List[paneRef[K], ACC]
 	// key and val are scratch buffers of entry keys and values.
 	key, val []byte
 }
 
 func newWinStore[K comparable, IN, ACC any](s *operators.StateStore, bound int) *winStore[K, IN, ACC] {
 	ws := &winStore[K, IN, ACC]{s: s, bound: bound}
-	ws.wins.init()
-	ws.panes.init()
+	ws.wins.Init()
+	ws.panes.Init()
 	return ws
 }
 
@@ -197,9 +96,9 @@ func (o *Operator[K, IN, ACC, OUT]) paneEntryKey(k K, start int64) []byte {
 func (o *Operator[K, IN, ACC, OUT]) storedLookup(k K, w Window) *winState[IN, ACC] {
 	ws := o.st
 	wk := winKey[K]{k, w}
-	if e := ws.wins.get(wk); e != nil {
-		ws.wins.markDirty(e)
-		return &e.v
+	if e := ws.wins.Get(wk); e != nil {
+		ws.wins.MarkDirty(e)
+		return &e.Value
 	}
 	ks := o.keys[k]
 	if ks == nil || ks.stored == 0 {
@@ -212,16 +111,16 @@ func (o *Operator[K, IN, ACC, OUT]) storedLookup(k K, w Window) *winState[IN, AC
 	if !ok {
 		return nil
 	}
-	e := ws.wins.add(wk)
-	e.stored = true
-	ws.wins.markDirty(e)
+	e := ws.wins.Add(wk)
+	e.Stored = true
+	ws.wins.MarkDirty(e)
 	d := operators.NewStateDecoder(val)
-	if err := o.readWinState(&d, &o.codecs, &e.v); err != nil {
-		ws.wins.remove(e)
+	if err := o.readWinState(&d, &o.codecs, &e.Value); err != nil {
+		ws.wins.Remove(e)
 		o.fail(fmt.Errorf("read window %v of key %v: %w", w, k, err))
 	}
-	ws.wins.setWeight(e, 1+len(e.v.vals))
-	return &e.v
+	ws.wins.SetWeight(e, 1+len(e.Value.vals))
+	return &e.Value
 }
 
 // storedSlot is keyState.slot on the store.
@@ -229,23 +128,23 @@ func (o *Operator[K, IN, ACC, OUT]) storedSlot(ks *keyState[IN, ACC], k K, w Win
 	if st := o.storedLookup(k, w); st != nil {
 		return st, false
 	}
-	e := o.st.wins.add(winKey[K]{k, w})
-	o.st.wins.markDirty(e)
+	e := o.st.wins.Add(winKey[K]{k, w})
+	o.st.wins.MarkDirty(e)
 	ks.live++
-	return &e.v, true
+	return &e.Value, true
 }
 
 // storedRelease is release on the store: it drops the state of window w of
 // k when the step left it empty.
 func (o *Operator[K, IN, ACC, OUT]) storedRelease(k K, w Window) {
 	ws := o.st
-	e := ws.wins.m[winKey[K]{k, w}]
+	e := ws.wins.Peek(winKey[K]{k, w})
 	if e == nil {
 		return
 	}
-	if !e.v.empty() {
+	if !e.Value.empty() {
 		if o.listMode {
-			ws.wins.setWeight(e, 1+len(e.v.vals))
+			ws.wins.SetWeight(e, 1+len(e.Value.vals))
 		}
 		return
 	}
@@ -255,11 +154,11 @@ func (o *Operator[K, IN, ACC, OUT]) storedRelease(k K, w Window) {
 // dropWindow removes an emptied window from the cache and the store.
 func (o *Operator[K, IN, ACC, OUT]) dropWindow(e *cacheEntry[winKey[K], winState[IN, ACC]]) {
 	ws := o.st
-	k := e.key.key
+	k := e.Key.key
 	ks := o.keys[k]
-	if e.stored {
-		if err := ws.s.Delete(o.codecs.keys.KeyGroup(k), tagWindow, o.winEntryKey(k, e.key.w)); err != nil {
-			o.fail(fmt.Errorf("delete window %v of key %v: %w", e.key.w, k, err))
+	if e.Stored {
+		if err := ws.s.Delete(o.codecs.keys.KeyGroup(k), tagWindow, o.winEntryKey(k, e.Key.w)); err != nil {
+			o.fail(fmt.Errorf("delete window %v of key %v: %w", e.Key.w, k, err))
 		}
 		if ks != nil {
 			ks.stored--
@@ -268,24 +167,24 @@ func (o *Operator[K, IN, ACC, OUT]) dropWindow(e *cacheEntry[winKey[K], winState
 	if ks != nil {
 		ks.live--
 	}
-	ws.wins.remove(e)
+	ws.wins.Remove(e)
 }
 
 // writeWindow writes a dirty cached window to the store.
 func (o *Operator[K, IN, ACC, OUT]) writeWindow(e *cacheEntry[winKey[K], winState[IN, ACC]]) error {
 	ws := o.st
-	k := e.key.key
-	ws.val = o.appendWinState(ws.val[:0], &o.codecs, &e.v)
-	if err := ws.s.Put(o.codecs.keys.KeyGroup(k), tagWindow, o.winEntryKey(k, e.key.w), ws.val); err != nil {
-		return fmt.Errorf("%w: write window %v of key %v: %w", errStore, e.key.w, k, err)
+	k := e.Key.key
+	ws.val = o.appendWinState(ws.val[:0], &o.codecs, &e.Value)
+	if err := ws.s.Put(o.codecs.keys.KeyGroup(k), tagWindow, o.winEntryKey(k, e.Key.w), ws.val); err != nil {
+		return fmt.Errorf("%w: write window %v of key %v: %w", errStore, e.Key.w, k, err)
 	}
-	if !e.stored {
-		e.stored = true
+	if !e.Stored {
+		e.Stored = true
 		if ks := o.keys[k]; ks != nil {
 			ks.stored++
 		}
 	}
-	ws.wins.markClean(e)
+	ws.wins.MarkClean(e)
 	return nil
 }
 
@@ -294,7 +193,7 @@ func (o *Operator[K, IN, ACC, OUT]) writeWindow(e *cacheEntry[winKey[K], winStat
 func (o *Operator[K, IN, ACC, OUT]) paneAccOf(k K, start int64, write bool) *cacheEntry[paneRef[K], ACC] {
 	ws := o.st
 	ref := paneRef[K]{k, start}
-	e := ws.panes.get(ref)
+	e := ws.panes.Get(ref)
 	if e == nil {
 		val, ok, err := ws.s.Get(o.codecs.keys.KeyGroup(k), tagPane, o.paneEntryKey(k, start))
 		if err == nil && !ok {
@@ -308,11 +207,11 @@ func (o *Operator[K, IN, ACC, OUT]) paneAccOf(k K, start int64, write bool) *cac
 		if err := d.End(); err != nil {
 			o.fail(fmt.Errorf("read pane %d of key %v: %w", start, k, err))
 		}
-		e = ws.panes.add(ref)
-		e.v, e.stored = acc, true
+		e = ws.panes.Add(ref)
+		e.Value, e.Stored = acc, true
 	}
 	if write {
-		ws.panes.markDirty(e)
+		ws.panes.MarkDirty(e)
 	}
 	return e
 }
@@ -321,13 +220,13 @@ func (o *Operator[K, IN, ACC, OUT]) paneAccOf(k K, start int64, write bool) *cac
 // the store.
 func (o *Operator[K, IN, ACC, OUT]) dropPane(k K, start int64) {
 	ws := o.st
-	e := ws.panes.m[paneRef[K]{k, start}]
-	if e != nil && !e.stored {
-		ws.panes.remove(e)
+	e := ws.panes.Peek(paneRef[K]{k, start})
+	if e != nil && !e.Stored {
+		ws.panes.Remove(e)
 		return
 	}
 	if e != nil {
-		ws.panes.remove(e)
+		ws.panes.Remove(e)
 	}
 	if err := ws.s.Delete(o.codecs.keys.KeyGroup(k), tagPane, o.paneEntryKey(k, start)); err != nil {
 		o.fail(fmt.Errorf("delete pane %d of key %v: %w", start, k, err))
@@ -337,13 +236,13 @@ func (o *Operator[K, IN, ACC, OUT]) dropPane(k K, start int64) {
 // writePane writes a dirty cached pane to the store.
 func (o *Operator[K, IN, ACC, OUT]) writePane(e *cacheEntry[paneRef[K], ACC]) error {
 	ws := o.st
-	k := e.key.key
-	ws.val = o.codecs.acc.Append(ws.val[:0], e.v)
-	if err := ws.s.Put(o.codecs.keys.KeyGroup(k), tagPane, o.paneEntryKey(k, e.key.start), ws.val); err != nil {
-		return fmt.Errorf("%w: write pane %d of key %v: %w", errStore, e.key.start, k, err)
+	k := e.Key.key
+	ws.val = o.codecs.acc.Append(ws.val[:0], e.Value)
+	if err := ws.s.Put(o.codecs.keys.KeyGroup(k), tagPane, o.paneEntryKey(k, e.Key.start), ws.val); err != nil {
+		return fmt.Errorf("%w: write pane %d of key %v: %w", errStore, e.Key.start, k, err)
 	}
-	e.stored = true
-	ws.panes.markClean(e)
+	e.Stored = true
+	ws.panes.MarkClean(e)
 	return nil
 }
 
@@ -352,41 +251,41 @@ func (o *Operator[K, IN, ACC, OUT]) writePane(e *cacheEntry[paneRef[K], ACC]) er
 // pointer into the cache is in use.
 func (o *Operator[K, IN, ACC, OUT]) trim() {
 	ws := o.st
-	for ws.wins.weight > ws.bound {
-		e := ws.wins.oldest()
+	for ws.wins.Weight() > ws.bound {
+		e := ws.wins.Oldest()
 		if e == nil {
 			break
 		}
-		if e.v.empty() {
+		if e.Value.empty() {
 			o.dropWindow(e)
 			continue
 		}
-		if e.dirty {
+		if e.Dirty() {
 			if err := o.writeWindow(e); err != nil {
 				o.fail(err)
 			}
 		}
-		ws.wins.remove(e)
+		ws.wins.Remove(e)
 	}
-	for ws.panes.weight > ws.bound {
-		e := ws.panes.oldest()
-		if e.dirty {
+	for ws.panes.Weight() > ws.bound {
+		e := ws.panes.Oldest()
+		if e.Dirty() {
 			if err := o.writePane(e); err != nil {
 				o.fail(err)
 			}
 		}
-		ws.panes.remove(e)
+		ws.panes.Remove(e)
 	}
 	// Past storeDirtyBound dirty entries, write the older half back and
 	// keep them cached: what SnapshotState writes back, in the
 	// checkpoint's synchronous part, stays bounded.
-	if ws.wins.dirty > storeDirtyBound {
-		for e := ws.wins.head.prev; e != &ws.wins.head && ws.wins.dirty > storeDirtyBound/2; {
-			prev := e.prev
+	if ws.wins.Dirty() > storeDirtyBound {
+		for e := ws.wins.Oldest(); e != nil && ws.wins.Dirty() > storeDirtyBound/2; {
+			prev := ws.wins.Newer(e)
 			switch {
-			case e.v.empty():
+			case e.Value.empty():
 				o.dropWindow(e)
-			case e.dirty:
+			case e.Dirty():
 				if err := o.writeWindow(e); err != nil {
 					o.fail(err)
 				}
@@ -394,9 +293,9 @@ func (o *Operator[K, IN, ACC, OUT]) trim() {
 			e = prev
 		}
 	}
-	if ws.panes.dirty > storeDirtyBound {
-		for e := ws.panes.head.prev; e != &ws.panes.head && ws.panes.dirty > storeDirtyBound/2; e = e.prev {
-			if e.dirty {
+	if ws.panes.Dirty() > storeDirtyBound {
+		for e := ws.panes.Oldest(); e != nil && ws.panes.Dirty() > storeDirtyBound/2; e = ws.panes.Newer(e) {
+			if e.Dirty() {
 				if err := o.writePane(e); err != nil {
 					o.fail(err)
 				}
@@ -414,20 +313,20 @@ const storeDirtyBound = 4096
 // store and checkpoints it.
 func (o *Operator[K, IN, ACC, OUT]) flushStore() error {
 	ws := o.st
-	for e := ws.wins.head.next; e != &ws.wins.head; {
-		next := e.next
+	for e := ws.wins.Newest(); e != nil; {
+		next := ws.wins.Older(e)
 		switch {
-		case e.v.empty():
+		case e.Value.empty():
 			o.dropWindow(e)
-		case e.dirty:
+		case e.Dirty():
 			if err := o.writeWindow(e); err != nil {
 				return err
 			}
 		}
 		e = next
 	}
-	for e := ws.panes.head.next; e != &ws.panes.head; e = e.next {
-		if e.dirty {
+	for e := ws.panes.Newest(); e != nil; e = ws.panes.Older(e) {
+		if e.Dirty() {
 			if err := o.writePane(e); err != nil {
 				return err
 			}

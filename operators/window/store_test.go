@@ -260,7 +260,7 @@ func TestPebbleCacheBoundsDirtyWindows(t *testing.T) {
 						t.Fatal(err)
 					}
 					if ctx.Store != nil {
-						if w, p := op.st.wins.dirty, op.st.panes.dirty; w > storeDirtyBound || p > storeDirtyBound {
+						if w, p := op.st.wins.Dirty(), op.st.panes.Dirty(); w > storeDirtyBound || p > storeDirtyBound {
 							t.Fatalf("%d windows and %d panes dirty after a step, bound %d", w, p, storeDirtyBound)
 						}
 					}
