@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/stromhq/strom/operators"
 )
 
 // TestMemStateCopiesEntries writes entries from one reused buffer, small
@@ -36,5 +38,22 @@ func TestMemStateCopiesEntries(t *testing.T) {
 	}
 	if seen != n {
 		t.Fatalf("%d entries, want %d", seen, n)
+	}
+}
+
+// TestMemStateRunsEveryDeferredPart checks that a failing asynchronous
+// part does not keep the later ones from running: each releases state
+// its operator froze.
+func TestMemStateRunsEveryDeferredPart(t *testing.T) {
+	m := &memState{keyed: map[int][]kv{}}
+	ran := 0
+	fail := fmt.Errorf("encoding failed")
+	m.Defer(func(operators.StateWriter) error { ran++; return fail })
+	m.Defer(func(w operators.StateWriter) error { ran++; w.Keyed(0, []byte("k"), nil); return nil })
+	if err := m.runDeferred(); err != fail {
+		t.Fatalf("runDeferred: %v, want the first failure", err)
+	}
+	if ran != 2 || len(m.keyed[0]) != 1 || len(m.deferred) != 0 {
+		t.Fatalf("%d of 2 parts ran, %d entries, %d left", ran, len(m.keyed[0]), len(m.deferred))
 	}
 }

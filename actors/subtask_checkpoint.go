@@ -235,7 +235,8 @@ func (t *subtask) snapshotChain(id int64) ([]operatorSnapshot, error) {
 	return snaps, nil
 }
 
-// persist writes the snapshot's state file, if it has state.
+// persist runs the snapshot's asynchronous part and writes its state
+// file, if it has state.
 func (s *operatorSnapshot) persist(dir string, subtask int, kgs snapshot.KeyGroupRange) (*protos.OperatorSnapshot, error) {
 	out := &protos.OperatorSnapshot{Uid: s.uid, Parallelism: int32(s.parallelism), SourcePositions: s.positions}
 	if s.state != nil {
@@ -316,15 +317,18 @@ func (m *memState) Defer(fn func(operators.StateWriter) error) {
 	m.deferred = append(m.deferred, fn)
 }
 
-// runDeferred runs the asynchronous part of the snapshot into m.
+// runDeferred runs the asynchronous part of the snapshot into m: every
+// deferred function, even after one failed, since each releases state the
+// operator froze for it. It returns the first error.
 func (m *memState) runDeferred() error {
+	var first error
 	for _, fn := range m.deferred {
-		if err := fn(m); err != nil {
-			return err
+		if err := fn(m); err != nil && first == nil {
+			first = err
 		}
 	}
 	m.deferred = nil
-	return nil
+	return first
 }
 
 func (m *memState) Keyed(kg int, key, value []byte) {
@@ -335,9 +339,7 @@ func (m *memState) Operator(name string, mode snapshot.RedistributionMode, entry
 	m.ops = append(m.ops, opEntry{name, mode, slices.Clone(entry)})
 }
 
-func (m *memState) empty() bool {
-	return len(m.keyed) == 0 && len(m.ops) == 0 && len(m.deferred) == 0
-}
+func (m *memState) empty() bool { return len(m.keyed) == 0 && len(m.ops) == 0 }
 
 // writeTo writes the state in key group order, then the operator lists.
 func (m *memState) writeTo(w *snapshot.StateWriter) error {
