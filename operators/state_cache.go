@@ -191,24 +191,26 @@ func (c *storeCache[K, E]) set(k K, e E, flags uint8) {
 	}
 	c.m[k] = cacheSlot[E]{e: e, flags: flags}
 	if c.dirty > storeDirtyBound {
-		c.writeBack(k, storeDirtyBound/2)
+		if err := c.writeDirty(storeDirtyBound/2, k, true); err != nil {
+			c.setFail(err)
+		}
 	}
 }
 
-// writeBack writes dirty keys other than skip to the store until at most
-// target are dirty; they stay cached, clean.
-func (c *storeCache[K, E]) writeBack(skip K, target int) {
+// writeDirty writes dirty keys (other than skip, when hasSkip) to the
+// store until at most target are dirty; they stay cached, clean, except
+// removed keys, which leave the cache.
+func (c *storeCache[K, E]) writeDirty(target int, skip K, hasSkip bool) error {
 	now := c.clock()
 	for k, s := range c.m {
 		if c.dirty <= target {
-			return
+			return nil
 		}
-		if s.flags&slotDirty == 0 || k == skip {
+		if s.flags&slotDirty == 0 || (hasSkip && k == skip) {
 			continue
 		}
 		if err := c.write(k, s, now); err != nil {
-			c.setFail(err)
-			return
+			return err
 		}
 		c.dirty--
 		if s.flags&slotRemoved != 0 {
@@ -217,6 +219,7 @@ func (c *storeCache[K, E]) writeBack(skip K, target int) {
 			c.m[k] = cacheSlot[E]{e: s.e, flags: s.flags &^ slotDirty}
 		}
 	}
+	return nil
 }
 
 // evict writes back and drops an eighth of the cached keys, sparing
@@ -270,20 +273,9 @@ func (c *storeCache[K, E]) flush() error {
 	if *c.fail != nil {
 		return *c.fail
 	}
-	now := c.clock()
-	for k, s := range c.m {
-		if s.flags&slotDirty == 0 {
-			continue
-		}
-		if err := c.write(k, s, now); err != nil {
-			return fmt.Errorf("%s: %w", c.what, err)
-		}
-		c.dirty--
-		if s.flags&slotRemoved != 0 {
-			delete(c.m, k)
-		} else {
-			c.m[k] = cacheSlot[E]{e: s.e, flags: s.flags & slotUsed}
-		}
+	var none K
+	if err := c.writeDirty(0, none, false); err != nil {
+		return fmt.Errorf("%s: %w", c.what, err)
 	}
 	return nil
 }
