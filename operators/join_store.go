@@ -194,11 +194,18 @@ func (c *joinCache[CK, V]) trim() error {
 	// Past joinDirtyBound dirty entries, write the older half back,
 	// keeping them cached.
 	if c.l.Dirty() > joinDirtyBound {
-		for e := c.l.Oldest(); e != nil && c.l.Dirty() > joinDirtyBound/2; e = c.l.Newer(e) {
-			if e.Dirty() {
-				if err := c.write(e); err != nil {
-					return err
-				}
+		return c.writeBack(joinDirtyBound / 2)
+	}
+	return nil
+}
+
+// writeBack writes dirty entries, the least recently used first, until at
+// most target are dirty; they stay cached.
+func (c *joinCache[CK, V]) writeBack(target int) error {
+	for e := c.l.Oldest(); e != nil && c.l.Dirty() > target; e = c.l.Newer(e) {
+		if e.Dirty() {
+			if err := c.write(e); err != nil {
+				return err
 			}
 		}
 	}
@@ -208,16 +215,7 @@ func (c *joinCache[CK, V]) trim() error {
 // flush writes every dirty entry to the store, keeping the entries
 // cached. SnapshotState calls it; the runtime then commits the store and
 // checkpoints it.
-func (c *joinCache[CK, V]) flush() error {
-	for e := c.l.Newest(); e != nil; e = c.l.Older(e) {
-		if e.Dirty() {
-			if err := c.write(e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+func (c *joinCache[CK, V]) flush() error { return c.writeBack(0) }
 
 // remove drops e from the cache, keeping it for reuse.
 func (c *joinCache[CK, V]) remove(e *joinEntry[CK, V]) { c.l.Remove(e) }

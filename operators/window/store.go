@@ -280,28 +280,51 @@ func (o *Operator[K, IN, ACC, OUT]) trim() {
 	// keep them cached: what SnapshotState writes back, in the
 	// checkpoint's synchronous part, stays bounded.
 	if ws.wins.Dirty() > storeDirtyBound {
-		for e := ws.wins.Oldest(); e != nil && ws.wins.Dirty() > storeDirtyBound/2; {
-			prev := ws.wins.Newer(e)
-			switch {
-			case e.Value.empty():
-				o.dropWindow(e)
-			case e.Dirty():
-				if err := o.writeWindow(e); err != nil {
-					o.fail(err)
-				}
-			}
-			e = prev
+		if err := o.writeBackWindows(storeDirtyBound / 2); err != nil {
+			o.fail(err)
 		}
 	}
 	if ws.panes.Dirty() > storeDirtyBound {
-		for e := ws.panes.Oldest(); e != nil && ws.panes.Dirty() > storeDirtyBound/2; e = ws.panes.Newer(e) {
-			if e.Dirty() {
-				if err := o.writePane(e); err != nil {
-					o.fail(err)
-				}
+		if err := o.writeBackPanes(storeDirtyBound / 2); err != nil {
+			o.fail(err)
+		}
+	}
+}
+
+// writeBackWindows writes dirty cached windows to the store, the least
+// recently used first, until at most target are dirty (all of them, and
+// every cached window looked at, when target is negative), keeping them
+// cached; emptied windows met on the way are dropped.
+func (o *Operator[K, IN, ACC, OUT]) writeBackWindows(target int) error {
+	wins := &o.st.wins
+	for e := wins.Oldest(); e != nil && (target < 0 || wins.Dirty() > target); {
+		newer := wins.Newer(e)
+		switch {
+		case e.Value.empty():
+			o.dropWindow(e)
+		case e.Dirty():
+			if err := o.writeWindow(e); err != nil {
+				return err
+			}
+		}
+		e = newer
+	}
+	return nil
+}
+
+// writeBackPanes writes dirty cached panes to the store, the least
+// recently used first, until at most target are dirty, keeping them
+// cached.
+func (o *Operator[K, IN, ACC, OUT]) writeBackPanes(target int) error {
+	panes := &o.st.panes
+	for e := panes.Oldest(); e != nil && panes.Dirty() > target; e = panes.Newer(e) {
+		if e.Dirty() {
+			if err := o.writePane(e); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
 }
 
 // storeDirtyBound bounds the dirty windows, and the dirty panes, that the
@@ -312,27 +335,10 @@ const storeDirtyBound = 4096
 // entries cached. SnapshotState calls it; the runtime then commits the
 // store and checkpoints it.
 func (o *Operator[K, IN, ACC, OUT]) flushStore() error {
-	ws := o.st
-	for e := ws.wins.Newest(); e != nil; {
-		next := ws.wins.Older(e)
-		switch {
-		case e.Value.empty():
-			o.dropWindow(e)
-		case e.Dirty():
-			if err := o.writeWindow(e); err != nil {
-				return err
-			}
-		}
-		e = next
+	if err := o.writeBackWindows(-1); err != nil {
+		return err
 	}
-	for e := ws.panes.Newest(); e != nil; e = ws.panes.Older(e) {
-		if e.Dirty() {
-			if err := o.writePane(e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return o.writeBackPanes(0)
 }
 
 // restoreToStore validates a window or pane entry of a checkpoint and puts
