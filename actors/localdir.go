@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/stromhq/strom/snapshot"
 )
 
 // Local working directories (the Pebble instances of subtasks, and the old
@@ -49,7 +51,7 @@ func newLocalDir(base, prefix string, log *slog.Logger) (*localDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock, ok, err := tryLockFile(filepath.Join(tmp, localDirLock))
+	lock, ok, err := snapshot.TryLockFile(filepath.Join(tmp, localDirLock))
 	if err == nil && !ok {
 		err = errors.New("lock taken")
 	}
@@ -76,8 +78,8 @@ func (d *localDir) remove() error {
 // lock nobody holds: left by a process that died. Failures are logged and
 // otherwise ignored; the sweep only reclaims space.
 func sweepLocalDirs(base, prefix string, log *slog.Logger) {
-	if !canSweep {
-		return
+	if !snapshot.LocksAcrossProcesses {
+		return // a lock cannot tell a directory of another live process
 	}
 	entries, err := os.ReadDir(base)
 	if err != nil {
@@ -91,7 +93,7 @@ func sweepLocalDirs(base, prefix string, log *slog.Logger) {
 		dir := filepath.Join(base, name)
 		switch {
 		case strings.HasPrefix(name, prefix):
-			lock, ok, err := tryLockFile(filepath.Join(dir, localDirLock))
+			lock, ok, err := snapshot.TryLockFile(filepath.Join(dir, localDirLock))
 			if err != nil || !ok {
 				continue // in use, or not ours to judge
 			}

@@ -4,13 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/stromhq/strom/snapshot"
 )
 
 // TestLocalDirsOfStoppedProcessesAreSwept checks that creating a working
 // directory removes the ones nobody holds (left by a killed process) and
 // keeps those in use.
 func TestLocalDirsOfStoppedProcessesAreSwept(t *testing.T) {
-	if !canSweep {
+	if !snapshot.LocksAcrossProcesses {
 		t.Skip("no flock on this platform")
 	}
 	base := t.TempDir()
