@@ -208,14 +208,8 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 		}
 		return nil
 	}
-	var err2 error
-	if cowSafe(reflect.TypeFor[K]()) {
-		err2 = DeferState(w, encode)
-	} else {
-		err2 = encode(w)
-	}
-	if err2 != nil {
-		return err2
+	if err := DeferStateOf[K](w, encode); err != nil {
+		return err
 	}
 	c.states.snapshotNames(w)
 	return c.states.snapshot(keys, w)

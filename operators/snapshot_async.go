@@ -1,5 +1,7 @@
 package operators
 
+import "reflect"
+
 // AsyncStateWriter is a StateWriter whose snapshot has an asynchronous
 // part: what an operator hands to Defer in SnapshotState runs after
 // SnapshotState returned, on another goroutine, while the subtask goes on
@@ -13,6 +15,16 @@ package operators
 type AsyncStateWriter interface {
 	StateWriter
 	Defer(fn func(w StateWriter) error)
+}
+
+// DeferStateOf is DeferState for state whose values are of type T: it
+// defers fn only when values of T can be encoded while the subtask goes on
+// (EncodableConcurrently), and otherwise runs it at once.
+func DeferStateOf[T any](w StateWriter, fn func(w StateWriter) error) error {
+	if !EncodableConcurrently(reflect.TypeFor[T]()) {
+		return fn(w)
+	}
+	return DeferState(w, fn)
 }
 
 // DeferState runs fn in the asynchronous part of the snapshot w belongs

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 
 	"github.com/stromhq/strom/codec"
@@ -154,12 +153,7 @@ func (o *Operator[K, IN, ACC, OUT]) SnapshotState(_ int64, w operators.StateWrit
 		}
 		return nil
 	}
-	if operators.EncodableConcurrently(reflect.TypeFor[K]()) {
-		err = operators.DeferState(w, timers)
-	} else {
-		err = timers(w)
-	}
-	if err != nil {
+	if err := operators.DeferStateOf[K](w, timers); err != nil {
 		return o.wrap(err)
 	}
 	if p := o.panes; p != nil {
