@@ -192,7 +192,7 @@ func (c *keyedCore[K, OUT]) snapshot(kc StateCodec[K], w StateWriter) error {
 	}
 	// The timers are copied now and ordered and encoded in the
 	// asynchronous part, unless keys could change through shared memory
-	// meanwhile (see cowSafe).
+	// meanwhile (see DeferStateOf).
 	event, proc := c.timers.event.Frozen(), c.timers.proc.Frozen()
 	encode := func(w StateWriter) error {
 		var key, val []byte
